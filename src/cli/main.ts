@@ -1,0 +1,75 @@
+import { UsageError, TriagemError, errorMessage } from '../engine/errors.js';
+import type { CliIo, Command } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length), 8);
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'triagem — sort and search large image collections offline with CLIP-family models',
+    '',
+    'Usage: triagem <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `triagem <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+/** Longest command name that prefixes argv ("models list" before "models"). */
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  let best: { command: Command; rest: string[] } | undefined;
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
+      best = { command, rest: argv.slice(words.length) };
+    }
+  }
+  return best;
+}
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** Exit codes: 0 done, 1 fatal, 2 usage error. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(helpText());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version') {
+    io.out('0.1.0');
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    io.err(`triagem: unknown command "${argv.join(' ')}"\n\n${helpText()}`);
+    return 2;
+  }
+  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+    io.out(`Usage: ${found.command.usage}\n\n${found.command.summary}`);
+    return 0;
+  }
+  try {
+    return await found.command.run(found.rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`triagem ${found.command.name}: ${err.message}\nUsage: ${found.command.usage}`);
+      return 2;
+    }
+    io.err(`triagem ${found.command.name}: ${err instanceof TriagemError ? err.message : errorMessage(err)}`);
+    if (process.env.TRIAGEM_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] && new URL(import.meta.url).pathname === process.argv[1];
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
