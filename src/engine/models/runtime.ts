@@ -5,6 +5,10 @@ import type { DeviceReport, DeviceRequest, ExecutionProvider } from './types.js'
 
 export { ort };
 
+// A missing CUDA library is an expected condition that we report in our own words (see openSession);
+// ONNX Runtime would otherwise also print it as a red native error line on every start.
+ort.env.logLevel = 'fatal';
+
 const PROVIDER_NAMES: Record<Exclude<ExecutionProvider, 'cpu'>, string> = {
   cuda: 'CUDA',
   dml: 'DirectML',
@@ -25,6 +29,12 @@ function platformMismatch(provider: ExecutionProvider, platform: NodeJS.Platform
   if (provider === 'dml' && platform !== 'win32') return 'DirectML is only available on Windows';
   if (provider === 'coreml' && platform !== 'darwin') return 'CoreML is only available on macOS';
   return null;
+}
+
+/** Providers this onnxruntime-node binary was built with (their libraries may still be missing). */
+export function compiledProviders(): Set<string> {
+  const list = typeof ort.listSupportedBackends === 'function' ? ort.listSupportedBackends() : [];
+  return new Set(list.map((b) => b.name));
 }
 
 export interface SessionOptions {
@@ -87,6 +97,9 @@ export async function openSession(
   let reason: string;
   if (mismatch) {
     reason = mismatch;
+  } else if (!compiledProviders().has(wanted)) {
+    // ONNX Runtime silently ignores a provider it was not built with, so ask the build first.
+    reason = `${name} is not included in this onnxruntime-node build`;
   } else {
     try {
       const session = await createOn(file, wanted, opts);

@@ -1,0 +1,161 @@
+// A random-weight stand-in for Xenova/clip-vit-base-patch32: the real ViT-B/32 architecture, sizes and
+// I/O contract, so benchmarks measure realistic compute, memory and file sizes. Its outputs mean
+// nothing; config.json says so. Weights are generated lazily per tensor while the file is streamed, so
+// generating the ~350 MB vision file needs about one tensor's worth of memory.
+
+import { join } from 'node:path';
+import { statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { SYNTHETIC_MARKER_KEY } from './model-files.js';
+import { writeXenovaClipFiles, XENOVA_CLIP_CONFIG_FILES } from './colour-model.js';
+import { GraphBuilder, attr, writeModelFile } from './onnx.js';
+import { Prng, deriveSeed } from './prng.js';
+import { clipTokenizerDir } from './paths.js';
+import type { GeneratedModel } from './colour-model.js';
+
+export const VITB32_VERSION = 1;
+export const DEFAULT_VITB32_SEED = 32;
+
+const INIT_STD = 0.02;
+const LN_EPS = 1e-5;
+const FLOAT = 1;
+const INT32 = 6;
+
+interface Weights {
+  b: GraphBuilder;
+  seed: number;
+}
+
+function gaussian(w: Weights, name: string, dims: number[], std = INIT_STD): string {
+  const count = dims.reduce((a, d) => a * d, 1);
+  return w.b.float32(name, dims, () => new Prng(deriveSeed(w.seed, name)).normal(count, std));
+}
+
+function filled(w: Weights, name: string, dims: number[], value: number): string {
+  const count = dims.reduce((a, d) => a * d, 1);
+  return w.b.float32(name, dims, () => new Float32Array(count).fill(value));
+}
+
+function layerNorm(w: Weights, x: string, prefix: string, width: number): string {
+  const scale = filled(w, `${prefix}.weight`, [width], 1);
+  const bias = filled(w, `${prefix}.bias`, [width], 0);
+  return w.b.op('LayerNormalization', [x, scale, bias], { axis: attr.int(-1), epsilon: attr.float(LN_EPS) });
+}
+
+/** x·W + b with W stored [in, out] as MatMul expects. */
+function linear(w: Weights, x: string, prefix: string, inDim: number, outDim: number, bias = true): string {
+  const y = w.b.op('MatMul', [x, gaussian(w, `${prefix}.weight`, [inDim, outDim])]);
+  return bias ? w.b.op('Add', [y, filled(w, `${prefix}.bias`, [outDim], 0)]) : y;
+}
+
+/** Pre-LN transformer block with quick_gelu MLP, as in CLIP. `mask` is an additive [S,S] attention mask. */
+function block(w: Weights, x: string, prefix: string, width: number, heads: number, mlp: number, mask: string | null): string {
+  const b = w.b;
+  const headDim = width / heads;
+  const h = layerNorm(w, x, `${prefix}.layer_norm1`, width);
+  const q = b.op('Mul', [linear(w, h, `${prefix}.attn.q_proj`, width, width), b.scalar('float32', 1 / Math.sqrt(headDim))]);
+  const k = linear(w, h, `${prefix}.attn.k_proj`, width, width);
+  const v = linear(w, h, `${prefix}.attn.v_proj`, width, width);
+  const split = b.constant('int64', [0, 0, heads, headDim]);
+  const qh = b.op('Transpose', [b.op('Reshape', [q, split])], { perm: attr.ints([0, 2, 1, 3]) });
+  const kt = b.op('Transpose', [b.op('Reshape', [k, split])], { perm: attr.ints([0, 2, 3, 1]) });
+  const vh = b.op('Transpose', [b.op('Reshape', [v, split])], { perm: attr.ints([0, 2, 1, 3]) });
+  let scores = b.op('MatMul', [qh, kt]);
+  if (mask) scores = b.op('Add', [scores, mask]);
+  const probs = b.op('Softmax', [scores], { axis: attr.int(-1) });
+  const context = b.op('Reshape', [
+    b.op('Transpose', [b.op('MatMul', [probs, vh])], { perm: attr.ints([0, 2, 1, 3]) }),
+    b.constant('int64', [0, 0, width]),
+  ]);
+  const x1 = b.op('Add', [x, linear(w, context, `${prefix}.attn.out_proj`, width, width)]);
+
+  const h2 = layerNorm(w, x1, `${prefix}.layer_norm2`, width);
+  const up = linear(w, h2, `${prefix}.mlp.fc1`, width, mlp);
+  const act = b.op('Mul', [up, b.op('Sigmoid', [b.op('Mul', [up, b.scalar('float32', 1.702)])])]);
+  return b.op('Add', [x1, linear(w, act, `${prefix}.mlp.fc2`, mlp, width)]);
+}
+
+const VISION = { width: 768, layers: 12, heads: 12, mlp: 3072, patch: 32, size: 224, projection: 512 };
+const TEXT = { width: 512, layers: 12, heads: 8, mlp: 2048, vocab: 49408, context: 77, projection: 512 };
+
+export function vitB32VisionGraph(seed: number): GraphBuilder {
+  const b = new GraphBuilder('clip_vision_vitb32_standin');
+  const w: Weights = { b, seed };
+  const v = VISION;
+  const grid = v.size / v.patch;
+  const tokens = grid * grid + 1;
+
+  const pixels = b.input('pixel_values', 'float32', ['batch_size', 3, v.size, v.size]);
+  const conv = b.op('Conv', [pixels, gaussian(w, 'vision.embeddings.patch_embedding.weight', [v.width, 3, v.patch, v.patch])], {
+    kernel_shape: attr.ints([v.patch, v.patch]),
+    strides: attr.ints([v.patch, v.patch]),
+  });
+  const patches = b.op('Transpose', [b.op('Reshape', [conv, b.constant('int64', [0, v.width, grid * grid])])], { perm: attr.ints([0, 2, 1]) });
+  const batch = b.op('Slice', [b.op('Shape', [pixels]), b.constant('int64', [0]), b.constant('int64', [1])]);
+  const clsShape = b.op('Concat', [batch, b.constant('int64', [1, v.width])], { axis: attr.int(0) });
+  const cls = b.op('Expand', [gaussian(w, 'vision.embeddings.class_embedding', [1, 1, v.width]), clsShape]);
+  const embedded = b.op('Add', [
+    b.op('Concat', [cls, patches], { axis: attr.int(1) }),
+    gaussian(w, 'vision.embeddings.position_embedding.weight', [tokens, v.width]),
+  ]);
+
+  let x = layerNorm(w, embedded, 'vision.pre_layrnorm', v.width);
+  for (let i = 0; i < v.layers; i++) x = block(w, x, `vision.encoder.layers.${i}`, v.width, v.heads, v.mlp, null);
+  const pooled = layerNorm(w, b.op('Gather', [x, b.scalar('int64', 0)], { axis: attr.int(1) }), 'vision.post_layernorm', v.width);
+  b.op('MatMul', [pooled, gaussian(w, 'visual_projection.weight', [v.width, v.projection])], {}, 'image_embeds');
+  b.output('image_embeds', 'float32', ['batch_size', v.projection]);
+  return b;
+}
+
+export function vitB32TextGraph(seed: number): GraphBuilder {
+  const b = new GraphBuilder('clip_text_vitb32_standin');
+  const w: Weights = { b, seed };
+  const t = TEXT;
+
+  const ids = b.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const length1d = b.op('Slice', [b.op('Shape', [ids]), b.constant('int64', [1]), b.constant('int64', [2])]);
+  const length = b.op('Squeeze', [length1d, b.constant('int64', [0])]);
+  const positions = b.op('Range', [b.scalar('int64', 0), length, b.scalar('int64', 1)]);
+
+  const tokens = b.op('Gather', [gaussian(w, 'text.embeddings.token_embedding.weight', [t.vocab, t.width]), ids], { axis: attr.int(0) });
+  const posTable = gaussian(w, 'text.embeddings.position_embedding.weight', [t.context, t.width], 0.01);
+  const pos = b.op('Slice', [posTable, b.constant('int64', [0]), length1d, b.constant('int64', [0])]);
+  let x = b.op('Add', [tokens, pos]);
+
+  // Causal mask [L, L]: −1e9 where the key position is after the query position.
+  const future = b.op('Greater', [
+    b.op('Unsqueeze', [positions, b.constant('int64', [0])]),
+    b.op('Unsqueeze', [positions, b.constant('int64', [1])]),
+  ]);
+  const mask = b.op('Where', [future, b.scalar('float32', -1e9), b.scalar('float32', 0)]);
+
+  for (let i = 0; i < t.layers; i++) x = block(w, x, `text.encoder.layers.${i}`, t.width, t.heads, t.mlp, mask);
+  x = layerNorm(w, x, 'text.final_layer_norm', t.width);
+
+  // Pool at argmax(input_ids): the first <|endoftext|> (HF CLIP with the legacy eos_token_id 2).
+  const eos = b.op('ArgMax', [b.op('Cast', [ids], { to: attr.int(INT32) })], { axis: attr.int(1), keepdims: attr.int(1) });
+  const pick = b.op('Cast', [b.op('Equal', [positions, eos])], { to: attr.int(FLOAT) });
+  const pooled = b.op('Squeeze', [b.op('MatMul', [b.op('Unsqueeze', [pick, b.constant('int64', [1])]), x]), b.constant('int64', [1])]);
+  b.op('MatMul', [pooled, gaussian(w, 'text_projection.weight', [t.width, t.projection])], {}, 'text_embeds');
+  b.output('text_embeds', 'float32', ['batch_size', t.projection]);
+  return b;
+}
+
+export interface VitB32Options {
+  seed?: number;
+  tokenizerDir?: string;
+}
+
+const MARKER = 'random-weight ViT-B/32 stand-in with the real architecture and sizes, not real CLIP weights: outputs are meaningless';
+
+/** Writes the Xenova CLIP layout with fp32 `onnx/vision_model.onnx` and `onnx/text_model.onnx`. */
+export function writeVitB32StandIn(dir: string, options: VitB32Options = {}): GeneratedModel {
+  const seed = options.seed ?? DEFAULT_VITB32_SEED;
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const metadata = { triagem_synthetic: MARKER };
+  writeModelFile(join(dir, 'onnx/vision_model.onnx'), vitB32VisionGraph(seed), { metadata });
+  writeModelFile(join(dir, 'onnx/text_model.onnx'), vitB32TextGraph(seed), { metadata });
+  writeXenovaClipFiles(dir, options.tokenizerDir ?? clipTokenizerDir(), MARKER);
+  writeFileSync(join(dir, 'README.md'), `# Synthetic benchmark model — NOT real weights\n\nSee config.json \`${SYNTHETIC_MARKER_KEY}\`.\n`);
+  const rels = ['onnx/vision_model.onnx', 'onnx/text_model.onnx', ...XENOVA_CLIP_CONFIG_FILES, 'README.md'];
+  return { dir, files: Object.fromEntries(rels.map((rel) => [rel, statSync(join(dir, rel)).size])) };
+}
