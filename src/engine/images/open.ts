@@ -20,6 +20,8 @@ export function sniffFormat(head: Uint8Array): SniffedFormat {
   if (b.length >= 12 && ascii(b, 4, 8) === 'ftyp') {
     const brand = ascii(b, 8, 12);
     if (brand === 'avif' || brand === 'avis') return 'avif';
+    // Generic HEIF brands (mif1/msf1) also head AVIF files; their compatible brands tell them apart.
+    if ((brand === 'mif1' || brand === 'msf1') && /avi[fs]/.test(ascii(b, 16, Math.min(b.length, 64)))) return 'avif';
     if (['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'heic';
   }
   return 'unknown';
@@ -41,7 +43,7 @@ const heicSupported = (() => {
  */
 export function openImage(data: Buffer, filePath: string): Sharp {
   if (data.length === 0) throw new TriagemError('empty file (0 bytes)', 'empty-file', filePath);
-  const format = sniffFormat(data.subarray(0, 16));
+  const format = sniffFormat(data.subarray(0, 64));
   if (format === 'unknown') throw new TriagemError('not a recognised image format', 'unsupported-format', filePath);
   if (format === 'heic' && !heicSupported) {
     throw new TriagemError('HEIC is not supported by this build (convert it to JPEG first)', 'unsupported-format', filePath);

@@ -54,7 +54,7 @@ export const DEFAULT_SCORING: Record<ModelFamily, Scoring> = {
   // OpenAI CLIP's trained logit_scale is ln(100); config.json only holds the init value.
   clip: { kind: 'softmax', logitScale: 100, logitBias: 0 },
   siglip: { kind: 'sigmoid', logitScale: 117.330765, logitBias: -12.932437 },
-  siglip2: { kind: 'sigmoid', logitScale: 112.67, logitBias: -16.771724700927734 },
+  siglip2: { kind: 'sigmoid', logitScale: Math.exp(4.724453449249268), logitBias: -16.771724700927734 },
 };
 
 type Json = Record<string, unknown>;

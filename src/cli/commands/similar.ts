@@ -1,0 +1,45 @@
+import { UsageError } from '../../engine/errors.js';
+import { parse, type Command } from '../command.js';
+import { FILTER_USAGE, QUERY_OPTIONS, cutoffJson, hitJson, printHits, queryOptions, withSession } from './search.js';
+
+const USAGE = `triagem similar <image> [options]
+
+Finds images that look like <image>: an image already in the library (its stored embedding is used,
+and it is left out of the results) or any image file, which is encoded on the fly and NOT added to
+the library.
+
+${FILTER_USAGE}
+
+Exit codes: 0 done, 1 fatal error (e.g. the image cannot be read), 2 usage error.`;
+
+export const similarCommand: Command = {
+  name: 'similar',
+  summary: 'Find images that look like a given image (in the library or not)',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, QUERY_OPTIONS);
+    if (positionals.length !== 1) throw new UsageError('give exactly one image: triagem similar <image>');
+    const opts = queryOptions(values);
+    return withSession(values, io, async (session) => {
+      const response = await session.searchSimilar(positionals[0], opts);
+      if (values.json) {
+        io.out(
+          JSON.stringify({
+            image: response.queryPath,
+            source: response.source,
+            model: response.modelKey,
+            results: response.hits.map(hitJson),
+            cutoff: cutoffJson(response.cutoff),
+            belowCutoff: response.belowCutoff,
+            considered: response.considered,
+            tookMs: Math.round(response.tookMs),
+          }),
+        );
+      } else {
+        if (response.source === 'file') io.err(`${response.queryPath} is not in the library: encoded it for this search only`);
+        printHits(io, response);
+      }
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp, { type Sharp } from 'sharp';
+import { TriagemError } from '../errors.js';
+import { readErrorReason } from './formats.js';
+import { describeDecodeError, openImage } from './open.js';
+
+/** Long side of a thumbnail in pixels. */
+export const THUMBNAIL_SIZE = 256;
+
+// Effort 0 encodes a 256 px thumbnail in ~3.8 ms against ~5.5 ms at effort 2 and ~11 ms at the
+// default 4, for ~7% more bytes; thumbnails are made on the indexing hot path, once per image.
+const WEBP = { quality: 75, effort: 0 } as const;
+
+export interface RawPixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/** A thumbnail from pixels already decoded (and reduced) for the model, so the file is decoded once. */
+export function thumbnailFromPixels(pixels: RawPixels): Promise<Buffer> {
+  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } })
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+    .webp(WEBP)
+    .toBuffer();
+}
+
+/** A thumbnail straight from an opened image; the resize lets JPEG/WebP decode at reduced scale. */
+export function thumbnailFromImage(img: Sharp): Promise<Buffer> {
+  return img.resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true }).webp(WEBP).toBuffer();
+}
+
+export async function thumbnailExists(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Written under a temporary name and renamed, so a reader never sees half a thumbnail. */
+export async function writeThumbnail(file: string, data: Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * The thumbnail for an indexed image, made from the original when it is missing (deleted cache,
+ * or indexed with thumbnails off). Returns the thumbnail's path.
+ */
+export async function ensureThumbnail(thumbnailPath: string, imagePath: string): Promise<string> {
+  if (await thumbnailExists(thumbnailPath)) return thumbnailPath;
+  let data: Buffer;
+  try {
+    data = await fs.readFile(imagePath);
+  } catch (err) {
+    throw new TriagemError(readErrorReason(err), 'unreadable', imagePath);
+  }
+  let webp: Buffer;
+  try {
+    webp = await thumbnailFromImage(openImage(data, imagePath));
+  } catch (err) {
+    throw describeDecodeError(err, imagePath);
+  }
+  await writeThumbnail(thumbnailPath, webp);
+  return thumbnailPath;
+}

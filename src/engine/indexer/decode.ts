@@ -1,0 +1,94 @@
+import sharp, { type Sharp } from 'sharp';
+import { describeDecodeError, openImage } from '../images/open.js';
+import { thumbnailFromImage, thumbnailFromPixels } from '../images/thumbnail.js';
+import { modelInputFromSharp, modelPixelsFromSharp, pixelsToTensor } from '../models/preprocess.js';
+import type { ImageSpec } from '../models/types.js';
+
+export interface DecodedImage {
+  /** The model's input, identical to what `modelInputFromSharp` makes from the same bytes. */
+  tensor: Float32Array;
+  /** Displayed size (after EXIF orientation). */
+  width: number;
+  height: number;
+  thumbnail?: Promise<Buffer>;
+}
+
+const WHITE = { r: 255, g: 255, b: 255 };
+
+async function orientedSize(img: Sharp): Promise<{ width: number; height: number }> {
+  const meta = await img.metadata();
+  const size = meta.autoOrient ?? { width: meta.width ?? 0, height: meta.height ?? 0 };
+  return { width: size.width, height: size.height };
+}
+
+/**
+ * `src` (w×h HWC RGB) cropped to its centre size×size, with the same rounding as sharp's centre
+ * gravity, so the result equals sharp's own cover crop byte for byte.
+ */
+function centreCrop(src: Buffer, w: number, h: number, size: number): Buffer {
+  const left = Math.ceil((w - size) / 2);
+  const top = Math.ceil((h - size) / 2);
+  const out = Buffer.allocUnsafe(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const from = ((y + top) * w + left) * 3;
+    src.copy(out, y * size * 3, from, from + size * 3);
+  }
+  return out;
+}
+
+/**
+ * One decode of a CLIP-style (shortest edge, then centre crop) input, serving both the model and
+ * the thumbnail: the image is reduced, inside the decode pipeline so JPEG shrink-on-load applies,
+ * to shortest edge = model size — exactly the frame `cover` resizing makes before it crops — and
+ * both outputs are cut from those pixels.
+ */
+async function decodeShared(img: Sharp, spec: ImageSpec): Promise<{ tensor: Float32Array; thumbnail: Promise<Buffer> }> {
+  const { data, info } = await img
+    .flatten({ background: WHITE })
+    .toColourspace('srgb')
+    .resize(spec.size, spec.size, { fit: 'outside', kernel: spec.interpolation === 'bilinear' ? 'linear' : 'cubic' })
+    .removeAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const exact = info.channels === 3 && Math.min(info.width, info.height) === spec.size;
+  const pixels = exact
+    ? centreCrop(data, info.width, info.height, spec.size)
+    : await modelPixelsFromSharp(sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), spec);
+  const thumbnail = thumbnailFromPixels({ data, width: info.width, height: info.height, channels: info.channels });
+  // Avoid an unhandled rejection if the caller drops the thumbnail; it still sees the error on await.
+  thumbnail.catch(() => undefined);
+  return { tensor: pixelsToTensor(pixels, spec), thumbnail };
+}
+
+/**
+ * Model input (and optionally a WebP thumbnail) from a file's bytes. Throws a TriagemError naming
+ * the file when the bytes cannot be decoded.
+ */
+export async function decodeImage(data: Buffer, filePath: string, spec: ImageSpec, withThumbnail: boolean): Promise<DecodedImage> {
+  try {
+    const img = openImage(data, filePath);
+    if (withThumbnail && spec.resizeMode === 'shortest-crop') {
+      const [size, shared] = await Promise.all([orientedSize(img), decodeShared(img, spec)]);
+      return { ...size, ...shared };
+    }
+    const [size, tensor] = await Promise.all([orientedSize(img), modelInputFromSharp(img, spec)]);
+    let thumbnail: Promise<Buffer> | undefined;
+    if (withThumbnail) {
+      // Squashed model inputs cannot be reused for an undistorted thumbnail: decode again, still at reduced scale.
+      thumbnail = thumbnailFromImage(openImage(data, filePath));
+      thumbnail.catch(() => undefined);
+    }
+    return { ...size, tensor, thumbnail };
+  } catch (err) {
+    throw describeDecodeError(err, filePath);
+  }
+}
+
+/** Only a thumbnail, for content whose embedding already exists. */
+export async function decodeThumbnail(data: Buffer, filePath: string): Promise<Buffer> {
+  try {
+    return await thumbnailFromImage(openImage(data, filePath));
+  } catch (err) {
+    throw describeDecodeError(err, filePath);
+  }
+}

@@ -1,0 +1,81 @@
+/** A FIFO whose consumers await items; `close` ends it once drained, `stop` ends it at once. */
+export class AsyncQueue<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  private readonly waiters: (() => void)[] = [];
+  private closed = false;
+  private stopped = false;
+
+  push(item: T): void {
+    if (this.stopped) return;
+    this.items.push(item);
+    this.notify();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.items.length = 0;
+    this.head = 0;
+    this.notify();
+  }
+
+  async take(): Promise<T | undefined> {
+    for (;;) {
+      if (this.stopped) return undefined;
+      if (this.head < this.items.length) {
+        const item = this.items[this.head++];
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items.splice(0, this.head);
+          this.head = 0;
+        }
+        return item;
+      }
+      if (this.closed) return undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  // Every waiter re-checks; those that find nothing wait again.
+  private notify(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+/**
+ * Counting semaphore that bounds how many decoded tensors exist at once, so memory stays flat no
+ * matter how far decoding could run ahead of inference. `open` releases every waiter for shutdown.
+ */
+export class Slots {
+  private readonly waiters: (() => void)[] = [];
+  private opened = false;
+
+  constructor(private free: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.opened) return;
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+
+  open(): void {
+    this.opened = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+

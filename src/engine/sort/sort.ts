@@ -1,0 +1,122 @@
+import type { FileRecord, Library } from '../library/library.js';
+import type { ClipModel } from '../models/types.js';
+import { encodeLabels } from './label-embeddings.js';
+import { UNSURE_LABEL, normalizeLabels } from './labels.js';
+import { labelMatrix, scoreMatrix, topIndex } from './scoring.js';
+import { DEFAULT_TEMPLATES, validateTemplates } from './templates.js';
+
+export interface SortOptions {
+  library: Library;
+  model: ClipModel;
+  labels: string[];
+  templates?: string[];
+  /** Images whose best score is below this go to the `unsure` bucket. */
+  threshold?: number;
+  /** Contents to sort; default: every present file in the library. */
+  contentIds?: number[];
+  /** Exactly these files (already listed by the caller, e.g. one folder); overrides `contentIds`. */
+  files?: readonly FileRecord[];
+}
+
+export interface SortedFile {
+  file: FileRecord;
+  /** One of the labels, or `unsure`. */
+  label: string;
+  /** The best label's score (also when the file went to `unsure`). */
+  score: number;
+  scores: Record<string, number>;
+}
+
+export interface SortResult {
+  runId: number;
+  labels: string[];
+  results: SortedFile[];
+  /** Present files asked for whose content has no embedding for this model yet (index them first). */
+  unembedded: FileRecord[];
+}
+
+/**
+ * Sorts already-indexed files into labels. Only the label prompts go through the model; image
+ * embeddings come from the library in one matrix, so re-sorting with new labels is instant.
+ */
+export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
+  const { library, model } = opts;
+  const labels = normalizeLabels(opts.labels, opts.threshold);
+  const templates = opts.templates && opts.templates.length > 0 ? opts.templates : DEFAULT_TEMPLATES;
+  validateTemplates(templates);
+  const key = library.modelKey(model.info);
+
+  const wanted = opts.files ? undefined : opts.contentIds ? new Set(opts.contentIds) : undefined;
+  const files = (opts.files ? [...opts.files] : library.listFiles({ present: true }).filter((f) => !wanted || wanted.has(f.contentId))).sort(
+    (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
+  const contentIds = [...new Set(files.map((f) => f.contentId))];
+  const subset = opts.files !== undefined || wanted !== undefined;
+
+  const textEmbeddings = await encodeLabels(model, labels, templates);
+  const matrix =
+    library.modelId(key) === undefined || contentIds.length === 0
+      ? { contentIds: new Int32Array(0), dim: model.info.dim, data: new Float32Array(0) }
+      : // Without a filter the whole table is read in one scan; rows of absent files are ignored below.
+        library.loadEmbeddings(key, subset ? contentIds : undefined);
+  const rows = matrix.contentIds.length;
+  const count = labels.length;
+  const scores = scoreMatrix(matrix.data, rows, labelMatrix(textEmbeddings), model.info.scoring);
+
+  const rowOf = new Map<number, number>();
+  for (let r = 0; r < rows; r++) rowOf.set(matrix.contentIds[r], r);
+
+  const threshold = opts.threshold;
+  const results: SortedFile[] = [];
+  const unembedded: FileRecord[] = [];
+  const perContent = new Map<number, { label: string; score: number }>();
+  for (const file of files) {
+    const r = rowOf.get(file.contentId);
+    if (r === undefined) {
+      unembedded.push(file);
+      continue;
+    }
+    let decided = perContent.get(file.contentId);
+    if (!decided) {
+      const best = topIndex(scores, r, count);
+      const score = scores[r * count + best];
+      const label = threshold !== undefined && score < threshold ? UNSURE_LABEL : labels[best];
+      decided = { label, score };
+      perContent.set(file.contentId, decided);
+    }
+    const all: Record<string, number> = {};
+    for (let k = 0; k < count; k++) all[labels[k]] = scores[r * count + k];
+    results.push({ file, label: decided.label, score: decided.score, scores: all });
+  }
+
+  const runId = persistRun(library, key, labels, threshold, perContent);
+  return { runId, labels, results, unembedded };
+}
+
+function persistRun(
+  library: Library,
+  modelKey: string,
+  labels: readonly string[],
+  threshold: number | undefined,
+  decided: ReadonlyMap<number, { label: string; score: number }>,
+): number {
+  const db = library.db;
+  const insertRun = db.prepare(
+    'INSERT INTO sort_runs(model_key, labels, threshold, created_at) VALUES (?, ?, ?, ?)',
+  );
+  const insertResult = db.prepare(
+    'INSERT INTO sort_results(run_id, content_id, label, score) VALUES (?, ?, ?, ?)',
+  );
+  const write = db.transaction(() => {
+    const info = insertRun.run(modelKey, JSON.stringify(labels), threshold ?? null, Date.now());
+    const runId = Number(info.lastInsertRowid);
+    // In key order: appending to the (run_id, content_id) B-tree beats inserting all over it.
+    const ids = [...decided.keys()].sort((a, b) => a - b);
+    for (const contentId of ids) {
+      const { label, score } = decided.get(contentId)!;
+      insertResult.run(runId, contentId, label, score);
+    }
+    return runId;
+  });
+  return write();
+}

@@ -1,0 +1,361 @@
+// The one declaration of what the UI can ask the engine. Electron IPC, the utility-process port and
+// the browser bridge all validate against these schemas, so a message that passes one door passes
+// them all and a type error in one is a type error everywhere. This module runs in the renderer too:
+// it must not import Node modules.
+import { z } from 'zod';
+import { PRECISIONS } from '../engine/models/types.js';
+
+const WINDOWS_DRIVE = /^[A-Za-z]:[\\/]/;
+const WINDOWS_UNC = /^\\\\[^\\]+\\[^\\]+/;
+
+/** True when `p` names a place without `..`, `.` or empty segments (no way to climb out of a folder). */
+export function isCanonicalAbsolutePath(p: string): boolean {
+  if (!(p.startsWith('/') || WINDOWS_DRIVE.test(p) || WINDOWS_UNC.test(p))) return false;
+  const segments = p.split(/[\\/]/);
+  // The leading '' (POSIX root or UNC prefix) and a trailing '' (a folder written with a final slash) are fine.
+  return segments.every((s, i) => {
+    if (s === '..' || s === '.') return false;
+    if (s === '') return i === 0 || i === segments.length - 1 || (i === 1 && p.startsWith('\\\\'));
+    return true;
+  });
+}
+
+/**
+ * A user-chosen absolute path. Relative paths would resolve against whichever process happens to run
+ * the engine, and `..` segments are how a hostile page would reach outside a folder it was given.
+ */
+export const absolutePath = z
+  .string()
+  .min(1, 'path is empty')
+  .max(4096, 'path is longer than 4096 characters')
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte')
+  .refine(isCanonicalAbsolutePath, 'must be an absolute path without "." or ".." segments');
+
+/** A folder name under the models dir: never a path, so it cannot point outside that dir. */
+export const modelId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a model folder name (letters, digits, ".", "_", "-")')
+  .refine((id) => !id.includes('..'), 'must not contain ".."');
+
+export const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+const positiveId = z.number().int().positive();
+/** Cosine similarity; stored vectors are 16-bit, so it can land a hair outside [-1, 1]. */
+const score = z.number().min(-1.01).max(1.01);
+const precision = z.enum(PRECISIONS);
+/** File extension without the dot, any case ("jpg" also matches "jpeg"). */
+const ext = z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'must be a file extension without the dot');
+const label = z
+  .string()
+  .trim()
+  .min(1, 'label is empty')
+  .max(200, 'label is longer than 200 characters');
+const template = z
+  .string()
+  .min(1)
+  .max(300)
+  .refine((t) => t.includes('{}'), 'template must hold "{}" where the label goes');
+
+const modelChoice = {
+  /** Model folder name under the models dir; default: the model the service last used, else the catalog default. */
+  model: modelId.optional(),
+  precision: precision.optional(),
+};
+
+/** One file as the UI shows it. */
+export const fileHit = z.object({
+  contentId: positiveId,
+  sha256,
+  path: z.string(),
+  name: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+});
+export type FileHit = z.infer<typeof fileHit>;
+
+export const searchHit = fileHit.extend({
+  score,
+  /** Every present copy of this content that passes the filters (`path` is the first). */
+  paths: z.array(z.string()),
+});
+export type SearchHit = z.infer<typeof searchHit>;
+
+const searchFilters = z
+  .object({
+    folders: z.array(absolutePath).max(1000).optional(),
+    exts: z.array(ext).max(50).optional(),
+    /** ms since epoch, inclusive. */
+    takenAfter: z.number().int().optional(),
+    takenBefore: z.number().int().optional(),
+    camera: z.string().min(1).max(200).optional(),
+    tags: z.array(z.string().min(1).max(200)).max(50).optional(),
+    /** Only contents a sort run put under this label. */
+    label: z.string().trim().min(1).max(200).optional(),
+    /** The sort run for `label`; default: the latest run that has it. */
+    sortRun: positiveId.optional(),
+  })
+  .strict();
+export type SearchFilters = z.infer<typeof searchFilters>;
+
+const searchOutput = z.object({
+  modelKey: z.string(),
+  tookMs: z.number().nonnegative(),
+  hits: z.array(searchHit),
+  /** Results among the best `limit` that the relevance cut-off left out. */
+  belowCutoff: z.number().int().nonnegative(),
+  /** Images the search covered (the library, or what the filters left). */
+  considered: z.number().int().nonnegative(),
+});
+
+const searchTuning = {
+  limit: z.number().int().min(1).max(1000).default(50),
+  filters: searchFilters.optional(),
+  /** Drop results that score like the rest of the library rather than like a match. */
+  cutoff: z.boolean().default(true),
+  minScore: score.optional(),
+};
+
+const failure = z.object({ path: z.string(), error: z.string() });
+
+const modelEntry = z.object({
+  id: z.string(),
+  dir: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  languages: z.array(z.string()),
+  family: z.enum(['clip', 'siglip', 'siglip2']).nullable(),
+  precisions: z.array(z.string()),
+  installed: z.boolean(),
+  inCatalog: z.boolean(),
+  isDefault: z.boolean(),
+  /** Why an installed folder cannot be used. */
+  error: z.string().optional(),
+});
+
+const libraryModel = z.object({ key: z.string(), dim: z.number().int().positive(), embedded: z.number().int().nonnegative() });
+
+export const indexProgress = z.object({
+  jobId: z.string(),
+  phase: z.enum(['scan', 'index']),
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  /** Files per second over the job so far. */
+  rate: z.number().nonnegative(),
+  /** Seconds left; null while unknown. */
+  eta: z.number().nonnegative().nullable(),
+  current: z.string().optional(),
+});
+export type IndexProgressEvent = z.infer<typeof indexProgress>;
+
+export const contract = {
+  'models.list': {
+    input: z.object({}).strict(),
+    output: z.object({ modelsDir: z.string(), current: z.string().nullable(), models: z.array(modelEntry) }),
+  },
+  'library.open': {
+    /** No path: report on the library already open. */
+    input: z.object({ path: absolutePath.optional() }).strict(),
+    output: z.object({
+      path: z.string(),
+      files: z.number().int().nonnegative(),
+      contents: z.number().int().nonnegative(),
+      failures: z.number().int().nonnegative(),
+      models: z.array(libraryModel),
+    }),
+  },
+  'index.start': {
+    input: z
+      .object({
+        folders: z.array(absolutePath).min(1, 'give at least one folder').max(1000),
+        ...modelChoice,
+        thumbnails: z.boolean().default(true),
+      })
+      .strict(),
+    output: z.object({
+      jobId: z.string(),
+      modelKey: z.string(),
+      cancelled: z.boolean(),
+      indexed: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+      unchanged: z.number().int().nonnegative(),
+      reused: z.number().int().nonnegative(),
+      /** Files gone from the indexed folders since last time (kept in the library, marked absent). */
+      missing: z.number().int().nonnegative(),
+      failed: z.array(failure),
+      durationMs: z.number().nonnegative(),
+    }),
+  },
+  'index.cancel': {
+    /** No jobId: cancel whatever is running. */
+    input: z.object({ jobId: z.string().min(1).max(100).optional() }).strict(),
+    output: z.object({ cancelled: z.boolean() }),
+  },
+  'sort.run': {
+    input: z
+      .object({
+        labels: z.array(label).min(1, 'give at least one label').max(200),
+        templates: z.array(template).min(1).max(50).optional(),
+        threshold: z.number().min(0).max(1).optional(),
+        ...modelChoice,
+        /** How many per-file results to send back (counts always cover everything). */
+        limit: z.number().int().min(0).max(100_000).default(500),
+      })
+      .strict(),
+    output: z.object({
+      runId: positiveId,
+      labels: z.array(z.string()),
+      /** Per label, plus "unsure" when a threshold was given. */
+      counts: z.record(z.string(), z.number().int().nonnegative()),
+      total: z.number().int().nonnegative(),
+      /** Files left out because the chosen model has not embedded them yet (index them first). */
+      unembedded: z.number().int().nonnegative(),
+      results: z.array(fileHit.extend({ label: z.string(), score: z.number() })),
+    }),
+  },
+  'export.run': {
+    input: z
+      .object({
+        /** Default: the latest sort run. */
+        runId: positiveId.optional(),
+        destination: absolutePath,
+        operation: z.enum(['copy', 'move', 'none']),
+      })
+      .strict(),
+    output: z.object({
+      runId: positiveId,
+      destination: z.string(),
+      operation: z.enum(['copy', 'move', 'none']),
+      /** The journal `export.undo` reads; null when nothing was written. */
+      journal: z.string().nullable(),
+      /** The results CSV written into the destination. */
+      csv: z.string(),
+      done: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+      failed: z.array(failure),
+    }),
+  },
+  'export.undo': {
+    input: z.object({ journal: absolutePath }).strict(),
+    output: z.object({
+      journal: z.string(),
+      operation: z.enum(['copy', 'move']),
+      /** Files whose export was reverted (copies removed, moves put back). */
+      undone: z.number().int().nonnegative(),
+      /** Files left as they are, and why: they need a person to look. */
+      problems: z.array(z.object({ from: z.string(), to: z.string(), outcome: z.string(), detail: z.string().optional() })),
+    }),
+  },
+  'search.text': {
+    input: z
+      .object({
+        query: z.string().trim().min(1, 'query is empty').max(1000),
+        ...searchTuning,
+        ...modelChoice,
+      })
+      .strict(),
+    output: searchOutput,
+  },
+  'search.similar': {
+    input: z
+      .object({
+        /** An indexed image, or any image file (encoded on the fly, never added). */
+        path: absolutePath,
+        ...searchTuning,
+        ...modelChoice,
+      })
+      .strict(),
+    output: searchOutput,
+  },
+  'duplicates.find': {
+    input: z
+      .object({
+        /** Cosine similarity at or above which two images count as near-duplicates. */
+        threshold: z.number().gt(0).max(1).default(0.95),
+        ...modelChoice,
+      })
+      .strict(),
+    output: z.object({
+      groups: z.array(
+        z.object({
+          /** 'exact': same bytes; 'near': embeddings closer than the threshold. */
+          kind: z.enum(['exact', 'near']),
+          /** Lowest pairwise similarity inside the group (1 for exact). */
+          similarity: z.number(),
+          files: z.array(fileHit),
+        }),
+      ),
+    }),
+  },
+  'thumbnail.get': {
+    input: z
+      .object({
+        contentId: positiveId.optional(),
+        sha256: sha256.optional(),
+        /** Also send the bytes, base64-encoded (for renderers that cannot read files). */
+        bytes: z.boolean().default(false),
+      })
+      .strict()
+      .refine((v) => (v.contentId === undefined) !== (v.sha256 === undefined), 'give exactly one of contentId or sha256'),
+    output: z.object({
+      contentId: positiveId,
+      sha256,
+      path: z.string(),
+      mime: z.enum(['image/webp', 'image/jpeg', 'image/png']),
+      base64: z.string().optional(),
+    }),
+  },
+} as const;
+
+export const events = {
+  'index.progress': indexProgress,
+} as const;
+
+export type Contract = typeof contract;
+export type OpName = keyof Contract;
+/** What a caller writes (fields with defaults may be left out). */
+export type OpInput<K extends OpName> = z.input<Contract[K]['input']>;
+/** What a handler receives after validation (defaults filled in). */
+export type OpParsedInput<K extends OpName> = z.output<Contract[K]['input']>;
+export type OpOutput<K extends OpName> = z.output<Contract[K]['output']>;
+
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const OP_NAMES = Object.keys(contract) as OpName[];
+export const EVENT_NAMES = Object.keys(events) as EventName[];
+
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}
+
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** The error shape every door sends back; `issues` is set for input that failed validation. */
+export const wireError = z.object({
+  code: z.string(),
+  message: z.string(),
+  file: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type WireError = z.infer<typeof wireError>;
+
+/** Every door answers with this envelope: errors travel as data because Electron IPC and contextBridge strip error classes. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: WireError };
+export type OpResult<K extends OpName> = Result<OpOutput<K>>;
+
+export const INVALID_INPUT = 'invalid-input';
+
+/** Validates `raw` against op `K`'s input schema; the error lists every bad field by path. */
+export function parseInput<K extends OpName>(op: K, raw: unknown): Result<OpParsedInput<K>> {
+  const schema: z.ZodType<OpParsedInput<K>, unknown> = contract[op].input as unknown as z.ZodType<OpParsedInput<K>, unknown>;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, error: zodWireError(`invalid input for ${op}`, parsed.error) };
+}
+
+export function zodWireError(prefix: string, error: z.ZodError): WireError {
+  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  return { code: INVALID_INPUT, message: `${prefix}: ${z.prettifyError(error)}`, issues };
+}
