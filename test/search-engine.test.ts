@@ -237,9 +237,9 @@ describe('search codes in a real library file', () => {
     expect(codeState().blockIds).toEqual([...library.embeddedContentIds(key)].sort((a, b) => a - b));
   });
 
-  it('gives way when another process synced first, then succeeds on the fresh state', () => {
+  it('stays consistent when another connection (another process) synced first', () => {
     addSyntheticImages(library, key, gen.images(50).data, dim);
-    // A second connection plays the other process: it syncs between our load and our write.
+    // A second connection plays the other process: its sync lands first, ours finds nothing left to do.
     const other = Library.open(library.file);
     try {
       const modelId = library.modelId(key) as number;

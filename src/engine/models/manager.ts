@@ -834,9 +834,13 @@ async function takeLock(cacheDir: string, id: string): Promise<() => Promise<voi
       };
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
-      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-        throw new TriagemError(`model "${id}" is already being downloaded by process ${pid}`, 'busy', cacheDir);
+      const text = fs.readFileSync(lock, 'utf8').trim();
+      const pid = Number(text);
+      // An empty lock was created an instant ago and its owner has not written its pid yet; it is
+      // stale only if it stays empty (a crash between create and write).
+      const justCreated = text === '' && Date.now() - fs.statSync(lock).mtimeMs < 10_000;
+      if (justCreated || (Number.isInteger(pid) && pid > 0 && processAlive(pid))) {
+        throw new TriagemError(`model "${id}" is already being downloaded by process ${justCreated ? 'starting now' : pid}`, 'busy', cacheDir);
       }
       await fsp.rm(lock, { force: true });
     }
