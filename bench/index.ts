@@ -28,7 +28,8 @@ import { flag, median, round } from './_stats.js';
 // ---------- images
 
 /** Gradients, soft shapes and sensor-like noise: compresses like a camera photo, not like a flat test card. */
-function photoLike(width: number, height: number, seed: number): Buffer {
+function photoLike(width: number, height: number, seed: number, grain = 25.6): Buffer {
+  const grainScale = grain / 128;
   const prng = new Prng(seed);
   const px = Buffer.allocUnsafe(width * height * 3);
   const base = [prng.next() * 255, prng.next() * 255, prng.next() * 255];
@@ -60,18 +61,18 @@ function photoLike(width: number, height: number, seed: number): Buffer {
       // Independent per-channel grain, like a sensor's luma and chroma noise.
       const i = (y * width + x) * 3;
       noise = (Math.imul(noise, 1664525) + 1013904223) >>> 0;
-      px[i] = Math.max(0, Math.min(255, r + ((noise >>> 24) - 128) / 5));
+      px[i] = Math.max(0, Math.min(255, r + ((noise >>> 24) - 128) * grainScale));
       noise = (Math.imul(noise, 1664525) + 1013904223) >>> 0;
-      px[i + 1] = Math.max(0, Math.min(255, g + ((noise >>> 24) - 128) / 5));
+      px[i + 1] = Math.max(0, Math.min(255, g + ((noise >>> 24) - 128) * grainScale));
       noise = (Math.imul(noise, 1664525) + 1013904223) >>> 0;
-      px[i + 2] = Math.max(0, Math.min(255, b + ((noise >>> 24) - 128) / 5));
+      px[i + 2] = Math.max(0, Math.min(255, b + ((noise >>> 24) - 128) * grainScale));
     }
   }
   return px;
 }
 
-export async function photoJpeg(width: number, height: number, seed: number, quality: number): Promise<Buffer> {
-  return sharp(photoLike(width, height, seed), { raw: { width, height, channels: 3 } })
+async function photoJpeg(width: number, height: number, seed: number, quality: number, grain?: number): Promise<Buffer> {
+  return sharp(photoLike(width, height, seed, grain), { raw: { width, height, channels: 3 } })
     .jpeg({ quality, chromaSubsampling: '4:2:0' })
     .toBuffer();
 }
@@ -325,6 +326,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const batch = flag(args, 'batch', 16);
   const repeats = flag(args, 'repeats', 3);
   const largeCount = flag(args, 'large', 32);
+  // Peak amplitude of the per-pixel sensor grain on 12-MP photos (uniform ±grain levels); compressed size,
+  // and so JPEG entropy-decoding cost, grows with it. 25.6 gives ~4.4 MB files, 8 gives phone-like ~3 MB.
+  const largeGrain = flag(args, 'grain', 25.6);
   const resortCount = flag(args, 'resort', 100_000);
   const skipTransformers = args.includes('--skip-transformers');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-bench-index-'));
@@ -383,7 +387,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     if (largeCount > 0) {
       log('12-megapixel photos');
-      const largeBases = await Promise.all(Array.from({ length: Math.min(10, largeCount) }, (_, i) => photoJpeg(4000, 3000, 5000 + i, 90)));
+      const largeBases = await Promise.all(Array.from({ length: Math.min(10, largeCount) }, (_, i) => photoJpeg(4000, 3000, 5000 + i, 90, largeGrain)));
       const largeDir = path.join(work, 'large');
       const largeFiles = writeCorpus(largeDir, largeBases, largeCount);
       const largeRaw: number[] = [];
@@ -411,6 +415,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       result.large_photos = {
         images: largeCount,
         megapixels: 12,
+        grain: largeGrain,
         mean_file_mb: round(largeBases.reduce((s, b) => s + b.length, 0) / largeBases.length / 2 ** 20, 2),
         index_images_per_s: round(largeRate),
         raw_encoder_images_per_s: round(median(largeRaw)),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, UsageError } from '../../engine/errors.js';
+import { syncCodes } from '../../engine/search/code-store.js';
 import { indexFolders, type IndexProgress, type IndexSummary } from '../../engine/indexer/indexer.js';
 import { Library } from '../../engine/library/library.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
@@ -128,6 +129,9 @@ export const indexCommand: Command = {
           onProgress: (p) => reporter.update(p),
         });
         reporter.finish();
+        // Bring the search codes up to date now, so the first search after a big index answers at once.
+        const key = library.modelKey(model.info);
+        if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
         if (values.json) {
           io.out(
             JSON.stringify({

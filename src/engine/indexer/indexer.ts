@@ -386,7 +386,10 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
       rows.forEach((r) => embedded.add(r.contentId));
     })();
     // Same tick as the commit: a worker that hashes one of these contents next finds it embedded.
-    for (const c of batch) inflight.delete(c.sha256);
+    for (const c of batch) {
+      inflight.delete(c.sha256);
+      c.tensor = undefined;
+    }
     slots.release(batch.length);
     files += links.length;
     summary.indexed += files;

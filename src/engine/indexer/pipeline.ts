@@ -1,6 +1,6 @@
 /** A FIFO whose consumers await items; `close` ends it once drained, `stop` ends it at once. */
 export class AsyncQueue<T> {
-  private readonly items: T[] = [];
+  private readonly items: (T | undefined)[] = [];
   private head = 0;
   private readonly waiters: (() => void)[] = [];
   private closed = false;
@@ -28,7 +28,10 @@ export class AsyncQueue<T> {
     for (;;) {
       if (this.stopped) return undefined;
       if (this.head < this.items.length) {
-        const item = this.items[this.head++];
+        const item = this.items[this.head] as T;
+        // Drop the reference at once: items carry decoded tensors and whole files, and a consumed
+        // slot kept until the next compaction held hundreds of MB on long runs.
+        this.items[this.head++] = undefined;
         if (this.head > 1024 && this.head * 2 > this.items.length) {
           this.items.splice(0, this.head);
           this.head = 0;
