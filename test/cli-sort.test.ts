@@ -2,22 +2,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
 import { Library } from '../src/engine/library/library.js';
 import { colourModelDir } from './support/models.js';
 import { PHOTO_TREE, listTree, snapshot, tempDir, writePhoto, writePhotoTree } from './support/sort-fixtures.js';
+import { runCli } from './support/cli.js';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const EXPECTED_PT: Record<string, string> = { red: 'vermelho', green: 'verde', blue: 'azul' };
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 interface JsonOutput {
   results: { path: string; label: string; score: number; scores: Record<string, number>; exportedTo: string | null }[];

@@ -5,8 +5,6 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyntheticEmbeddings, addSyntheticImages } from '../bench/_search-synthetic.js';
-import type { CliIo } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
 import { indexFolders } from '../src/engine/indexer/indexer.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
@@ -15,14 +13,9 @@ import { ALL_PAIRS_LIMIT, compareRepresentative, findDuplicates } from '../src/e
 import { VectorIndex } from '../src/engine/search/vector-index.js';
 import { colour, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
+import { runCli } from './support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 describe('duplicates in an indexed library (colour model)', () => {
   let root: string;

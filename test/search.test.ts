@@ -4,8 +4,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
 import { indexFolders } from '../src/engine/indexer/indexer.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
@@ -15,6 +13,7 @@ import { addTag } from '../src/engine/search/tags.js';
 import { sortLibrary } from '../src/engine/sort/sort.js';
 import { colour, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
+import { runCli } from './support/cli.js';
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -35,13 +34,7 @@ const TREE: Record<string, { colour: string; taken?: string }> = {
 };
 const COPY = 'cópias/vermelho-a (cópia).jpg';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const run = runCli;
 
 function dbCounts(library: Library): Record<string, number> {
   const one = (sql: string) => library.db.prepare(sql).pluck().get() as number;

@@ -214,6 +214,14 @@ export class Library {
     return (this.db.prepare(sql).raw().all(...params) as FileRow[]).map(toRecord).sort(byPath);
   }
 
+  /**
+   * Files matching a SQL condition over `files f JOIN contents c`, sorted by path. For modules (search)
+   * that build their own filters but must present the same FileRecord as everything else.
+   */
+  filesWhere(condition: string, params: readonly unknown[]): FileRecord[] {
+    return this.records(`${FILE_SELECT} WHERE ${condition}`, [...params]);
+  }
+
   contentIdBySha256(sha256: string): number | undefined {
     const row = this.db.prepare('SELECT id FROM contents WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
     return row?.id;
