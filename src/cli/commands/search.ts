@@ -128,6 +128,18 @@ function round(x: number): number {
 }
 
 /** The human table: score, then path; other paths of the same image indented below it. */
+/** The JSON fields `search` and `similar` share. */
+export function responseJson(r: SearchResponse): Record<string, unknown> {
+  return {
+    model: r.modelKey,
+    results: r.hits.map(hitJson),
+    cutoff: cutoffJson(r.cutoff),
+    belowCutoff: r.belowCutoff,
+    considered: r.considered,
+    tookMs: Math.round(r.tookMs),
+  };
+}
+
 export function printHits(io: CliIo, r: SearchResponse): void {
   if (r.hits.length > 0) {
     const lines = ['score   path'];
@@ -191,12 +203,7 @@ export const searchCommand: Command = {
           JSON.stringify({
             query,
             terms: response.terms,
-            model: response.modelKey,
-            results: response.hits.map(hitJson),
-            cutoff: cutoffJson(response.cutoff),
-            belowCutoff: response.belowCutoff,
-            considered: response.considered,
-            tookMs: Math.round(response.tookMs),
+            ...responseJson(response),
           }),
         );
       } else {

@@ -1,6 +1,6 @@
 import { UsageError } from '../../engine/errors.js';
 import { parse, type Command } from '../command.js';
-import { FILTER_USAGE, QUERY_OPTIONS, cutoffJson, hitJson, printHits, queryOptions, withSession } from './search.js';
+import { FILTER_USAGE, QUERY_OPTIONS, printHits, queryOptions, responseJson, withSession } from './search.js';
 
 const USAGE = `triagem similar <image> [options]
 
@@ -27,12 +27,7 @@ export const similarCommand: Command = {
           JSON.stringify({
             image: response.queryPath,
             source: response.source,
-            model: response.modelKey,
-            results: response.hits.map(hitJson),
-            cutoff: cutoffJson(response.cutoff),
-            belowCutoff: response.belowCutoff,
-            considered: response.considered,
-            tookMs: Math.round(response.tookMs),
+            ...responseJson(response),
           }),
         );
       } else {
