@@ -1,12 +1,11 @@
-import fs from 'node:fs';
 import { TriagemError, UsageError } from '../../engine/errors.js';
-import { Library, type FileRecord } from '../../engine/library/library.js';
+import type { FileRecord } from '../../engine/library/library.js';
 import type { ClipModel } from '../../engine/models/types.js';
-import { resolveLibraryPath } from '../../engine/paths.js';
 import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates } from '../../engine/search/duplicates.js';
 import { VectorIndex } from '../../engine/search/vector-index.js';
 import { COMMON_OPTIONS, numberOption, parse, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
+import { openExistingLibrary } from '../library-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -44,9 +43,7 @@ export const duplicatesCommand: Command = {
     if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold must be above 0 and at most 1, got "${values.threshold}"`);
     parseDevice(values.device);
     parsePrecision(values.precision);
-    const file = resolveLibraryPath(values.library);
-    if (!fs.existsSync(file)) throw new TriagemError('no library here yet; run `triagem index <folder>` first', 'no-library', file);
-    const library = Library.open(file);
+    const library = openExistingLibrary(values.library);
     let model: ClipModel | undefined;
     try {
       // Only the model's identity (which embeddings to compare) is needed, not an inference run.

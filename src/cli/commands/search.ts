@@ -1,13 +1,11 @@
-import fs from 'node:fs';
 import { TriagemError, UsageError } from '../../engine/errors.js';
-import { Library } from '../../engine/library/library.js';
 import type { ClipModel } from '../../engine/models/types.js';
-import { resolveLibraryPath } from '../../engine/paths.js';
 import type { Cutoff } from '../../engine/search/cutoff.js';
 import type { SearchFilters } from '../../engine/search/filters.js';
 import { SearchSession, type SearchHit, type SearchOptions, type SearchResponse } from '../../engine/search/search.js';
 import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
+import { openExistingLibrary } from '../library-options.js';
 
 /** Options shared by `search` and `similar`. */
 export const QUERY_OPTIONS = {
@@ -90,9 +88,7 @@ export function queryOptions(values: QueryValues): SearchOptions {
 
 /** Opens the library (which must exist: searching never creates one) and the model, then a session. */
 export async function withSession<T>(values: QueryValues, io: CliIo, fn: (session: SearchSession) => Promise<T>): Promise<T> {
-  const file = resolveLibraryPath(values.library);
-  if (!fs.existsSync(file)) throw new TriagemError('no library here yet; run `triagem index <folder>` first', 'no-library', file);
-  const library = Library.open(file);
+  const library = openExistingLibrary(values.library);
   let model: ClipModel | undefined;
   try {
     model = await openModelForCli({ model: values.model, modelsDir: values['models-dir'], device: values.device, precision: values.precision, io, verbose: values.verbose });

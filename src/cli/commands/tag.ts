@@ -1,9 +1,7 @@
-import fs from 'node:fs';
 import { TriagemError, UsageError } from '../../engine/errors.js';
-import { Library } from '../../engine/library/library.js';
-import { resolveLibraryPath } from '../../engine/paths.js';
 import { addTag, filesWithTag, listTags, removeTag, type TagChange } from '../../engine/search/tags.js';
 import { COMMON_OPTIONS, parse, type Command } from '../command.js';
+import { openExistingLibrary } from '../library-options.js';
 
 const USAGE = `triagem tag add <tag> <path>...
 triagem tag remove <tag> <path>...
@@ -30,9 +28,7 @@ export const tagCommand: Command = {
     if (action !== 'add' && action !== 'remove' && action !== 'list') throw new UsageError('say what to do: tag add|remove|list');
     if (action !== 'list' && (!tag || paths.length === 0)) throw new UsageError(`tag ${action} needs a tag and at least one path`);
     if (action === 'list' && paths.length > 0) throw new UsageError('tag list takes at most one tag');
-    const file = resolveLibraryPath(values.library);
-    if (!fs.existsSync(file)) throw new TriagemError('no library here yet; run `triagem index <folder>` first', 'no-library', file);
-    const library = Library.open(file);
+    const library = openExistingLibrary(values.library);
     try {
       if (action === 'list') {
         if (tag === undefined) {
