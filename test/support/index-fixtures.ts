@@ -105,9 +105,10 @@ export interface FileState {
   sha256: string;
   size: number;
   mtimeMs: number;
+  mode: number;
 }
 
-/** Every regular file below `root`, not following links (relative path → bytes hash, size, mtime). */
+/** Every regular file below `root`, not following links (relative path → bytes hash, size, mtime, mode). */
 export function snapshot(root: string): Map<string, FileState> {
   const out = new Map<string, FileState>();
   const walk = (dir: string) => {
@@ -117,7 +118,7 @@ export function snapshot(root: string): Map<string, FileState> {
       else if (entry.isFile()) {
         try {
           const st = fs.statSync(full);
-          out.set(path.relative(root, full), { sha256: createHash('sha256').update(fs.readFileSync(full)).digest('hex'), size: st.size, mtimeMs: st.mtimeMs });
+          out.set(path.relative(root, full), { sha256: createHash('sha256').update(fs.readFileSync(full)).digest('hex'), size: st.size, mtimeMs: st.mtimeMs, mode: st.mode });
         } catch {
           // unreadable on purpose (permission tests): leave it out
         }

@@ -2,20 +2,17 @@
 // colours the synthetic colour model knows, awkward names, and a fixed past mtime.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { COLOUR_PALETTE } from './synthetic/colour-palette.js';
 import { Prng } from './synthetic/prng.js';
+export { snapshot, tempDir, type FileState } from './index-fixtures.js';
 
 export type Colour = 'red' | 'green' | 'blue' | 'purple' | 'yellow';
 
 /** A fixed, clearly-not-now modification time: 2021-03-04T05:06:07.890Z. */
 export const PAST_MTIME_MS = 1614834367890;
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `triagem-${prefix}-`));
-}
 
 function sample(colour: Colour): readonly [number, number, number] {
   const entry = COLOUR_PALETTE.find((c) => c.name === colour);
@@ -61,29 +58,6 @@ export async function writePhotoTree(root: string, tree: Readonly<Record<string,
 
 export function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-export interface FileState {
-  sha256: string;
-  mtimeMs: number;
-  mode: number;
-}
-
-/** Every regular file below `root` (relative path → bytes hash, mtime, mode). */
-export function snapshot(root: string): Map<string, FileState> {
-  const out = new Map<string, FileState>();
-  const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) {
-        const st = fs.statSync(full);
-        out.set(path.relative(root, full), { sha256: sha256(full), mtimeMs: st.mtimeMs, mode: st.mode });
-      }
-    }
-  };
-  walk(root);
-  return out;
 }
 
 /** Every directory and file below `root`, relative, sorted (for "nothing else left behind" checks). */
