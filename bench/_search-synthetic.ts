@@ -13,6 +13,8 @@
 // image–image cosine 0.46 (random pair) / 0.78 (same centre); text–image 0.31 (its centre) / 0.15.
 // `isotropic: true` gives uniform random unit vectors instead (the worst case for binary codes).
 
+import { walshHadamard } from '../src/engine/search/near-pairs.js';
+
 export interface SyntheticOptions {
   dim: number;
   /** Number of topic centres. */
@@ -63,19 +65,6 @@ export function normalizeInPlace(v: Float32Array, offset = 0, dim = v.length - o
   for (let j = 0; j < dim; j++) v[offset + j] *= inv;
 }
 
-function walshHadamard(a: Float32Array, n: number): void {
-  for (let h = 1; h < n; h <<= 1) {
-    for (let i = 0; i < n; i += h << 1) {
-      for (let j = i; j < i + h; j++) {
-        const x = a[j];
-        const y = a[j + h];
-        a[j] = x + y;
-        a[j + h] = x - y;
-      }
-    }
-  }
-}
-
 /** A fixed orthogonal map: three rounds of random sign flips and a normalized Hadamard transform (dim padded to a power of two). */
 function rotation(dim: number, uniform: () => number): (v: Float32Array) => void {
   let size = 1;
@@ -88,7 +77,7 @@ function rotation(dim: number, uniform: () => number): (v: Float32Array) => void
     buf.set(v.subarray(0, dim));
     for (const s of signs) {
       for (let j = 0; j < size; j++) buf[j] *= s[j];
-      walshHadamard(buf, size);
+      walshHadamard(buf);
       for (let j = 0; j < size; j++) buf[j] *= scale;
     }
     // Padding dims are folded back by taking the first `dim` coordinates; the map stays a contraction

@@ -391,14 +391,15 @@ class Syncer {
     let lastStart = blockIds.length > 0 ? blockStart[blockStart.length - 1] : 0;
     let lastIds = allIds.slice(lastStart);
     let lastCodes = blocks.codes.slice(lastStart * this.codeBytes);
-    if (blockIds.length === 0 || lastIds.length >= BLOCK_CAPACITY) {
+    const startBlock = () => {
       lastBlock++;
       lastStart = allIds.length;
       lastIds = [];
       lastCodes = new Uint8Array(0);
       blockIds.push(lastBlock);
       blockStart.push(lastStart);
-    }
+    };
+    if (blockIds.length === 0 || lastIds.length >= BLOCK_CAPACITY) startBlock();
     const putVec = this.db.prepare(`INSERT OR REPLACE INTO ${this.t.vectors}(content_id, vec) VALUES (?, ?)`);
     const putBlock = this.db.prepare(`INSERT OR REPLACE INTO ${this.t.blocks}(block, ids, codes) VALUES (?, ?, ?)`);
     for (const batch of streamEmbeddings(this.library, this.key, new Set(added), this.embeddedCount)) {
@@ -408,14 +409,7 @@ class Syncer {
       const writes: { block: number; ids: number[]; codes: Uint8Array }[] = [];
       let r = 0;
       while (r < n) {
-        if (lastIds.length >= BLOCK_CAPACITY) {
-          lastBlock++;
-          lastStart = allIds.length;
-          lastIds = [];
-          lastCodes = new Uint8Array(0);
-          blockIds.push(lastBlock);
-          blockStart.push(lastStart);
-        }
+        if (lastIds.length >= BLOCK_CAPACITY) startBlock();
         const take = Math.min(BLOCK_CAPACITY - lastIds.length, n - r);
         const merged = new Uint8Array((lastIds.length + take) * this.codeBytes);
         merged.set(lastCodes);

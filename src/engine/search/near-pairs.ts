@@ -75,7 +75,8 @@ function xorshift(seed: number): () => number {
   };
 }
 
-export function walshHadamard(a: Float64Array): void {
+/** In-place unnormalized fast Walsh–Hadamard transform; `a.length` must be a power of two. */
+export function walshHadamard(a: Float32Array | Float64Array): void {
   const n = a.length;
   // The two smallest strides in one pass (the generic loop is slow for them), then the rest.
   for (let i = 0; i + 3 < n; i += 4) {
