@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from '../src/bridge/server.js';
-import { createEngineService, type EngineService } from '../src/engine/service.js';
+import { createEngineService, type EngineService } from '../src/app/service.js';
 import { createClient, TriagemClientError, type TriagemClient } from '../src/shared/client.js';
 import { contract, events, type EventPayload, type OpName, type OpOutput } from '../src/shared/contract.js';
 import { httpTransport, type HttpTransport } from '../src/shared/http-transport.js';

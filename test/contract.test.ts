@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngineService, type EngineService } from '../src/engine/service.js';
+import { createEngineService, type EngineService } from '../src/app/service.js';
 import { createClient, TriagemClientError, type TriagemClient } from '../src/shared/client.js';
 import {
   contract,

@@ -9,7 +9,8 @@ import { validateModelFolder } from '../src/engine/models/validate.js';
 import { TextTokenizer } from '../src/engine/models/tokenizer.js';
 import type { ClipModel } from '../src/engine/models/types.js';
 import { COLOUR_PALETTE } from './support/synthetic/colour-palette.js';
-import { colourModelDir, sharedDir } from './support/models.js';
+import { colourModelDir } from './support/models.js';
+import { clipTokenizerDir } from './support/synthetic/paths.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-rt-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -50,7 +51,7 @@ describe('colour model through the real loading code (Xenova CLIP layout)', () =
   });
 
   it('tokenizes exactly like the real CLIP tokenizer', () => {
-    const ref = TextTokenizer.load(path.join(sharedDir(), 'models/openai-clip-tokenizer'), {
+    const ref = TextTokenizer.load(clipTokenizerDir(), {
       contextLength: 77, padding: 'longest', lowercase: false, stripPunctuation: false, padToken: '<|endoftext|>', eosToken: '<|endoftext|>',
     });
     for (const text of ['uma foto vermelha', 'A photo of a RED car!', 'tanque destruído perto de uma ponte']) {

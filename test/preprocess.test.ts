@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encode as encodeBmp } from 'bmp-ts';
 import { preprocessImage, pixelsToTensor } from '../src/engine/models/preprocess.js';
 import type { ImageSpec } from '../src/engine/models/types.js';
-import { sharedDir } from './support/models.js';
+import { optionalShared } from './support/optional.js';
+import { writeGeneratedPhotos } from './support/photos.js';
 
 const CLIP: ImageSpec = {
   size: 224,
@@ -18,10 +19,23 @@ const CLIP: ImageSpec = {
 };
 const SIGLIP: ImageSpec = { ...CLIP, resizeMode: 'squash', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
-const skimage = path.join(sharedDir(), 'fixtures/clip-skimage-reference');
-const devset = path.join(sharedDir(), 'devset/classification/images');
+const skimage = optionalShared('fixtures/clip-skimage-reference', 'preprocessing of the 8 real scikit-image photos');
+const devset = optionalShared('devset/classification/images', 'preprocessing of the 15 real dev-set photos');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-pre-'));
+const photos = await writeGeneratedPhotos(path.join(tmp, 'generated'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function expectNormalizedTensor(t: Float32Array): void {
+  expect(t.length).toBe(3 * 224 * 224);
+  for (let c = 0; c < 3; c++) {
+    const lo = (0 - CLIP.mean[c]) / CLIP.std[c] - 1e-4;
+    const hi = (1 - CLIP.mean[c]) / CLIP.std[c] + 1e-4;
+    for (let i = c * 224 * 224; i < (c + 1) * 224 * 224; i += 97) {
+      expect(t[i]).toBeGreaterThanOrEqual(lo);
+      expect(t[i]).toBeLessThanOrEqual(hi);
+    }
+  }
+}
 
 /** Undo normalization: RGB in [0,1] at (channel, y, x). */
 function rgbAt(t: Float32Array, spec: ImageSpec, c: number, y: number, x: number): number {
@@ -44,26 +58,23 @@ function meanAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('vision preprocessing with sharp', () => {
-  it('turns every real fixture photo into a finite [3,224,224] tensor in the normalized range', async () => {
-    const files = [...fs.readdirSync(skimage).filter((f) => /\.(png|jpg)$/.test(f)).map((f) => path.join(skimage, f)), ...fs.readdirSync(devset).map((f) => path.join(devset, f))];
-    expect(files.length).toBeGreaterThanOrEqual(20);
-    for (const file of files) {
-      const t = await preprocessImage(file, CLIP);
-      expect(t.length).toBe(3 * 224 * 224);
-      for (let c = 0; c < 3; c++) {
-        const lo = (0 - CLIP.mean[c]) / CLIP.std[c] - 1e-4;
-        const hi = (1 - CLIP.mean[c]) / CLIP.std[c] + 1e-4;
-        for (let i = c * 224 * 224; i < (c + 1) * 224 * 224; i += 97) {
-          expect(t[i]).toBeGreaterThanOrEqual(lo);
-          expect(t[i]).toBeLessThanOrEqual(hi);
-        }
-      }
-    }
+  it('turns every generated format (JPEG, grayscale, alpha, 16-bit, CMYK, GIF, WebP, TIFF) into a [3,224,224] tensor in the normalized range', async () => {
+    expect(Object.keys(photos).length).toBeGreaterThanOrEqual(10);
+    for (const file of Object.values(photos)) expectNormalizedTensor(await preprocessImage(file, CLIP));
   });
 
-  it('expands grayscale (camera.png, page.png) to three equal channels', async () => {
-    for (const name of ['camera.png', 'page.png']) {
-      const t = await preprocessImage(path.join(skimage, name), CLIP);
+  it.skipIf(!skimage || !devset)('turns every real fixture photo into a [3,224,224] tensor in the normalized range (../shared)', async () => {
+    const files = [
+      ...fs.readdirSync(skimage as string).filter((f) => /\.(png|jpg)$/.test(f)).map((f) => path.join(skimage as string, f)),
+      ...fs.readdirSync(devset as string).map((f) => path.join(devset as string, f)),
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    for (const file of files) expectNormalizedTensor(await preprocessImage(file, CLIP));
+  });
+
+  it('expands grayscale (gray.png, page.png) to three equal channels', async () => {
+    for (const file of [photos['gray.png'], photos['page.png']]) {
+      const t = await preprocessImage(file, CLIP);
       for (const [y, x] of [[10, 10], [112, 112], [200, 50]]) {
         expect(rgbAt(t, CLIP, 0, y, x)).toBeCloseTo(rgbAt(t, CLIP, 1, y, x), 4);
         expect(rgbAt(t, CLIP, 1, y, x)).toBeCloseTo(rgbAt(t, CLIP, 2, y, x), 4);
@@ -89,7 +100,7 @@ describe('vision preprocessing with sharp', () => {
   });
 
   it('applies EXIF orientation before resizing', async () => {
-    const src = path.join(devset, fs.readdirSync(devset).find((f) => f.endsWith('.jpg'))!);
+    const src = photos['photo.jpg'];
     const upright = path.join(tmp, 'upright.jpg');
     await sharp(src).rotate().jpeg({ quality: 95 }).toFile(upright);
     // Store the pixels turned 90° counter-clockwise and tag them "rotate 90° CW to display" (orientation 6).
@@ -129,7 +140,7 @@ describe('vision preprocessing with sharp', () => {
   });
 
   it('decodes a large JPEG with shrink-on-load without changing the result materially', async () => {
-    const src = path.join(skimage, 'astronaut.png');
+    const src = photos['photo.jpg'];
     const big = path.join(tmp, 'big.jpg');
     await sharp(src).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 92 }).toFile(big);
     const fast = await preprocessImage(big, CLIP);
@@ -153,7 +164,7 @@ describe('vision preprocessing with sharp', () => {
     expect(m[0]).toBeLessThan(0.05);
 
     const truncated = path.join(tmp, 'truncated.jpg');
-    const full = fs.readFileSync(path.join(skimage, 'rocket.jpg'));
+    const full = fs.readFileSync(photos['portrait.jpg']);
     fs.writeFileSync(truncated, full.subarray(0, full.length / 3));
     await expect(preprocessImage(truncated, CLIP)).rejects.toThrow(/truncated\.jpg: corrupt or truncated/);
     const empty = path.join(tmp, 'empty.png');

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { colourModelDir, sharedDir, vitB32StandInDir } from './support/models.js';
+import { colourModelDir, vitB32StandInDir } from './support/models.js';
+import { clipTokenizerDir } from './support/synthetic/paths.js';
 import { writeColourModel } from './support/synthetic/colour-model.js';
 import { CLIP_MEAN, CLIP_STD, COLOUR_PALETTE, SIGLIP_MEAN, SIGLIP_STD, colourPhrases } from './support/synthetic/colour-palette.js';
 import { loadClipTokenizer } from './support/synthetic/colour-tokens.js';
@@ -15,7 +16,7 @@ import { GraphBuilder, attr, decodeModel, encodeModel, writeModelFile } from './
 
 const SOT = 49406;
 const EOT = 49407;
-const tokenizer = loadClipTokenizer(join(sharedDir(), 'models', 'openai-clip-tokenizer'));
+const tokenizer = loadClipTokenizer(clipTokenizerDir());
 
 type Rgb = readonly [number, number, number];
 type Tensors = Record<string, ort.Tensor>;
@@ -233,7 +234,7 @@ describe('colour model, Xenova CLIP layout', () => {
       size: { shortest_edge: 224 },
     });
     for (const name of ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt']) {
-      expect(sha256(join(dir, name))).toBe(sha256(join(sharedDir(), 'models/openai-clip-tokenizer', name)));
+      expect(sha256(join(dir, name))).toBe(sha256(join(clipTokenizerDir(), name)));
     }
     const onnxMeta = decodeModel(readFileSync(join(dir, 'onnx/vision_model.onnx'))).metadata;
     expect(onnxMeta.triagem_synthetic).toMatch(/not real weights/);

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TextTokenizer } from '../src/engine/models/tokenizer.js';
-import { sharedDir } from './support/models.js';
+import { clipTokenizerDir } from './support/synthetic/paths.js';
 
-const clipDir = path.join(sharedDir(), 'models/openai-clip-tokenizer');
+const clipDir = clipTokenizerDir();
 const clipSpec = {
   contextLength: 77,
   padding: 'longest' as const,
@@ -12,6 +14,16 @@ const clipSpec = {
   padToken: '<|endoftext|>',
   eosToken: '<|endoftext|>',
 };
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+describe('CLIP tokenizer files derived from the committed BPE vocabulary', () => {
+  it('the fixture is the exact openai/CLIP file, and the derived vocab.json and merges.txt equal the Hugging Face copies byte for byte', () => {
+    expect(sha256(path.join('test/fixtures/clip-tokenizer/bpe_simple_vocab_16e6.txt.gz'))).toBe('924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a');
+    expect(sha256(path.join(clipDir, 'vocab.json'))).toBe('5047b556ce86ccaf6aa22b3ffccfc52d391ea4accdab9c2f2407da5b742d4363');
+    expect(sha256(path.join(clipDir, 'merges.txt'))).toBe('9fd691f7c8039210e0fced15865466c65820d09b63988b0174bfe25de299051a');
+  });
+});
 
 describe('CLIP tokenizer (real OpenAI vocabulary through tokenizers.js)', () => {
   const tok = TextTokenizer.load(clipDir, clipSpec);

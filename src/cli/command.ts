@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../engine/errors.js';
+import { UsageError } from '../shared/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -10,12 +10,21 @@ export interface CliIo {
   isTty: boolean;
 }
 
+/** What a command module exports: its usage text and what it does. */
 export interface Command {
+  usage: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+/**
+ * One line of the command list. Modules load only when their command runs: most commands pull in
+ * ONNX Runtime, sharp and SQLite, which `triagem --help` must not pay for.
+ */
+export interface CommandEntry {
   /** Space-separated path, e.g. "models list". */
   name: string;
   summary: string;
-  usage: string;
-  run(argv: string[], io: CliIo): Promise<number>;
+  load(): Promise<Command>;
 }
 
 /** Options every command that touches models or a library accepts. */

@@ -1,6 +1,8 @@
-import { UsageError, TriagemError, errorMessage } from '../engine/errors.js';
-import type { CliIo, Command } from './command.js';
+import { UsageError, TriagemError, errorMessage } from '../shared/errors.js';
+import { fileURLToPath } from 'node:url';
+import type { CliIo, CommandEntry } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { safe } from './format.js';
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 8);
@@ -18,8 +20,8 @@ function helpText(): string {
 }
 
 /** Longest command name that prefixes argv ("models list" before "models"). */
-function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
+function findCommand(argv: string[]): { command: CommandEntry; rest: string[] } | undefined {
+  let best: { command: CommandEntry; rest: string[] } | undefined;
   for (const command of COMMANDS) {
     const words = command.name.split(' ');
     if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
@@ -47,27 +49,28 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
   const found = findCommand(argv);
   if (!found) {
-    io.err(`triagem: unknown command "${argv.join(' ')}"\n\n${helpText()}`);
+    io.err(`triagem: unknown command "${safe(argv.join(' '))}"\n\n${helpText()}`);
     return 2;
   }
+  const command = await found.command.load();
   if (found.rest.includes('--help') || found.rest.includes('-h')) {
-    io.out(`Usage: ${found.command.usage}\n\n${found.command.summary}`);
+    io.out(`Usage: ${command.usage}\n\n${found.command.summary}`);
     return 0;
   }
   try {
-    return await found.command.run(found.rest, io);
+    return await command.run(found.rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`triagem ${found.command.name}: ${err.message}\nUsage: ${found.command.usage}`);
+      io.err(`triagem ${found.command.name}: ${safe(err.message)}\nUsage: ${command.usage}`);
       return 2;
     }
-    io.err(`triagem ${found.command.name}: ${err instanceof TriagemError ? err.message : errorMessage(err)}`);
+    io.err(`triagem ${found.command.name}: ${safe(err instanceof TriagemError ? err.message : errorMessage(err))}`);
     if (process.env.TRIAGEM_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
     return 1;
   }
 }
 
-const isEntry = process.argv[1] && new URL(import.meta.url).pathname === process.argv[1];
+const isEntry = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isEntry) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -1,7 +1,7 @@
 // Entry of the engine utility process. Only `process.parentPort` is used from Electron here: the
 // rest is the plain-Node engine the CLI runs too.
 import type { MessagePortMain } from 'electron';
-import { createEngineService } from '../engine/service.js';
+import { createEngineService } from '../app/service.js';
 import { servePort } from '../shared/rpc.js';
 import { engineInitSchema } from './engine-config.js';
 import { mainPort } from './ports.js';

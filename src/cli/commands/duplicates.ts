@@ -1,11 +1,8 @@
-import { TriagemError, UsageError } from '../../engine/errors.js';
-import type { FileRecord } from '../../engine/library/library.js';
-import type { ClipModel } from '../../engine/models/types.js';
-import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates } from '../../engine/search/duplicates.js';
-import { VectorIndex } from '../../engine/search/vector-index.js';
+import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates, type FileRecord } from '../../app/index.js';
+import { UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, numberOption, parse, type Command } from '../command.js';
-import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
-import { openExistingLibrary } from '../library-options.js';
+import { safe } from '../format.js';
+import { MODEL_OPTIONS, parseDevice, parsePrecision, reportModel, withApp } from '../options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -24,7 +21,7 @@ starts with its representative: the largest image, then the earliest taken. Noth
   --no-exact             leave out groups that are only the same bytes at several paths
   --json                 print {"threshold","groups":[{"kind","similarity","representative","files":[…]}]}
   --library <file>       library file (default: the app's library)
-  --model <id|folder>    model whose embeddings to compare (default clip-vit-b32); --models-dir <dir>
+  --model <id|folder>    model whose embeddings to compare (default: the library's); --models-dir <dir>
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
 
 Exit codes: 0 done, 1 fatal error, 2 usage error.`;
@@ -34,26 +31,17 @@ function fileJson(f: FileRecord): Record<string, unknown> {
 }
 
 export const duplicatesCommand: Command = {
-  name: 'duplicates',
-  summary: 'Group identical and near-identical images',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parse(argv, OPTIONS, false);
     const threshold = numberOption(values.threshold, 'threshold') ?? DEFAULT_DUPLICATE_THRESHOLD;
     if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold must be above 0 and at most 1, got "${values.threshold}"`);
     parseDevice(values.device);
-    parsePrecision(values.precision);
-    const library = openExistingLibrary(values.library);
-    let model: ClipModel | undefined;
-    try {
-      // Only the model's identity (which embeddings to compare) is needed, not an inference run.
-      model = await openModelForCli({ model: values.model, modelsDir: values['models-dir'], device: values.device, precision: values.precision, io, verbose: values.verbose });
-      const key = library.modelKey(model.info);
-      if (library.modelId(key) === undefined) {
-        throw new TriagemError(`this library has no images indexed with ${key}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
-      }
-      const index = VectorIndex.open(library, key);
-      const report = findDuplicates(library, index, { threshold, exact: !values['no-exact'] });
+    const precision = parsePrecision(values.precision);
+    return withApp(values, async (app) => {
+      const report = await findDuplicates(app, { model: values.model, precision, threshold, exact: !values['no-exact'] });
+      reportModel(io, report.model, values.verbose);
+      const key = report.model.key;
       if (values.json) {
         io.out(
           JSON.stringify({
@@ -75,7 +63,7 @@ export const duplicatesCommand: Command = {
           lines.push(head);
           g.files.forEach((f, i) => {
             const size = f.width && f.height ? ` (${f.width}×${f.height})` : '';
-            lines.push(`  ${i === 0 ? '*' : ' '} ${f.path}${size}`);
+            lines.push(`  ${i === 0 ? '*' : ' '} ${safe(f.path)}${size}`);
           });
         }
         if (lines.length) io.out(lines.join('\n'));
@@ -83,9 +71,6 @@ export const duplicatesCommand: Command = {
         io.err(`${report.groups.length} groups (${near} near-identical, ${report.groups.length - near} identical) at threshold ${threshold}; * marks each group's representative (${Math.round(report.ms)} ms)`);
       }
       return 0;
-    } finally {
-      await model?.close();
-      library.close();
-    }
+    });
   },
 };

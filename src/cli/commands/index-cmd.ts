@@ -1,17 +1,13 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { TriagemError, UsageError } from '../../engine/errors.js';
-import { syncCodes } from '../../engine/search/code-store.js';
-import { indexFolders, type IndexProgress, type IndexSummary } from '../../engine/indexer/indexer.js';
-import { Library } from '../../engine/library/library.js';
-import { resolveLibraryPath } from '../../engine/paths.js';
-import { COMMON_OPTIONS, intOption, parse, type CliIo, type Command } from '../command.js';
-import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
+import { indexFolders, type IndexProgress, type IndexSummary } from '../../app/index.js';
+import { UsageError } from '../../shared/errors.js';
+import { COMMON_OPTIONS, parse, type CliIo, type Command } from '../command.js';
+import { formatDuration, safe } from '../format.js';
+import { MODEL_OPTIONS, batchSizeOption, parsePrecision, reportModel, withApp } from '../options.js';
+import { progressLine } from '../progress.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...MODEL_OPTIONS,
-  // Smart Image Sorter spells it with an underscore; the dashed form is accepted too.
   batch_size: { type: 'string' },
   'batch-size': { type: 'string' },
 } as const;
@@ -25,7 +21,9 @@ embedding, and identical copies are encoded once. Interrupt it at any time (Ctrl
 picks up where it stopped. Your files are only read, never changed.
 
   --library <file>       library file (default: the app's library)
-  --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
+  --model <id|folder>    model to use (default: the library's model; for a new library the
+                         multilingual model when your language is Portuguese, else clip-vit-b32);
+                         --models-dir <dir> where models live
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
   --batch_size <n>       images per inference batch (default 16)
   --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}]}
@@ -34,14 +32,6 @@ picks up where it stopped. Your files are only read, never changed.
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
 decode it. Other files are skipped and counted.
 Exit codes: 0 done (files that could not be read are listed, not fatal), 1 fatal error, 2 usage error.`;
-
-export function formatDuration(sec: number): string {
-  if (!Number.isFinite(sec)) return '?';
-  const s = Math.max(0, Math.round(sec));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 export function formatIndexProgress(p: IndexProgress): string {
   if (p.phase === 'scan') return `scanning… ${p.done} files found`;
@@ -53,29 +43,6 @@ export function formatIndexProgress(p: IndexProgress): string {
   return parts.join('  ');
 }
 
-/**
- * A terminal gets one line redrawn in place (io.err always ends lines, so: cursor up, clear);
- * a log or pipe gets a line every few seconds, so long runs leave a short, readable trail.
- */
-export function progressReporter(io: CliIo, intervalMs = io.isTty ? 100 : 5000): { update(p: IndexProgress): void; finish(): void } {
-  let drawn = false;
-  // Logs get their first line only once the run has lasted an interval: short runs stay silent.
-  let last = io.isTty ? 0 : Date.now();
-  return {
-    update(p) {
-      const now = Date.now();
-      if (now - last < intervalMs) return;
-      last = now;
-      io.err(`${io.isTty && drawn ? '\x1b[1A\x1b[2K' : ''}${formatIndexProgress(p)}`);
-      drawn = true;
-    },
-    finish() {
-      if (io.isTty && drawn) io.err('\x1b[1A\x1b[2K\x1b[1A');
-      drawn = false;
-    },
-  };
-}
-
 function humanSummary(s: IndexSummary): string {
   const parts = [`indexed ${s.indexed}${s.reused ? ` (${s.reused} reused without encoding)` : ''}`, `${s.unchanged} unchanged`, `${s.skipped} skipped (not images)`];
   if (s.missing) parts.push(`${s.missing} no longer found`);
@@ -83,76 +50,59 @@ function humanSummary(s: IndexSummary): string {
   return `${s.cancelled ? 'Stopped: ' : ''}${parts.join(', ')} in ${formatDuration(s.durationMs / 1000)}`;
 }
 
+/** Ctrl-C once: stop after the current batch; twice: quit at once. */
+export function interruptible(io: CliIo): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    io.err('stopping after the current batch (Ctrl-C again to quit at once; the next run resumes)…');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
 export const indexCommand: Command = {
-  name: 'index',
-  summary: 'Add the images in folders to the library (incremental; run again to update)',
   usage: USAGE,
-  async run(argv: string[], io: CliIo): Promise<number> {
+  async run(argv, io) {
     const { values, positionals } = parse(argv, OPTIONS);
     if (positionals.length === 0) throw new UsageError('name at least one folder to index');
-    const batchSize = intOption(values.batch_size ?? values['batch-size'], 'batch_size', 16);
-    parseDevice(values.device);
-    parsePrecision(values.precision);
-    // Checked before the model loads (seconds) so a typo fails at once.
-    for (const folder of positionals) {
-      if (!fs.existsSync(folder)) throw new TriagemError('folder not found', 'not-found', path.resolve(folder));
-    }
-
-    const library = Library.open(resolveLibraryPath(values.library));
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts > 1) process.exit(130);
-      io.err('stopping after the current batch (Ctrl-C again to quit at once; the next run resumes)…');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const batchSize = batchSizeOption(values) ?? 16;
+    const precision = parsePrecision(values.precision);
+    const stop = interruptible(io);
     try {
-      const model = await openModelForCli({
-        model: values.model,
-        modelsDir: values['models-dir'],
-        device: values.device,
-        precision: values.precision,
-        batchSize,
-        io,
-        verbose: values.verbose,
-      });
-      try {
-        const reporter = progressReporter(io);
-        const summary = await indexFolders({
-          library,
-          model,
+      return await withApp({ ...values, batchSize }, async (app) => {
+        const progress = progressLine(io, { logEveryMs: 5000 });
+        const out = await indexFolders(app, {
           folders: positionals,
-          batchSize,
-          signal: controller.signal,
-          onProgress: (p) => reporter.update(p),
+          model: values.model,
+          precision,
+          signal: stop.signal,
+          onProgress: (p) => progress.update(formatIndexProgress(p)),
+          onModel: (use) => reportModel(io, use, values.verbose),
         });
-        reporter.finish();
-        // Bring the search codes up to date now, so the first search after a big index answers at once.
-        const key = library.modelKey(model.info);
-        if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
+        progress.finish();
+        const s = out.summary;
         if (values.json) {
           io.out(
             JSON.stringify({
-              indexed: summary.indexed,
-              skipped: summary.skipped,
-              unchanged: summary.unchanged,
-              reused: summary.reused,
-              failed: summary.failed.map((f) => ({ path: f.path, error: f.error })),
+              indexed: s.indexed,
+              skipped: s.skipped,
+              unchanged: s.unchanged,
+              reused: s.reused,
+              failed: s.failed.map((f) => ({ path: f.path, error: f.error })),
             }),
           );
         } else {
-          io.out(humanSummary(summary));
-          for (const f of summary.failed) io.err(`  failed: ${f.path}: ${f.error}`);
+          io.out(humanSummary(s));
+          for (const f of s.failed) io.err(`  failed: ${safe(f.path)}: ${safe(f.error)}`);
         }
-        return summary.cancelled ? 130 : 0;
-      } finally {
-        await model.close();
-      }
+        return s.cancelled ? 130 : 0;
+      });
     } finally {
-      process.off('SIGINT', onSigint);
-      library.close();
+      stop.release();
     }
   },
 };

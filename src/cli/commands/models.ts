@@ -1,18 +1,25 @@
-import { UsageError } from '../../engine/errors.js';
-import { ModelManager, type DownloadProgress, type ModelListEntry } from '../../engine/models/manager.js';
-import { PRECISIONS, type Precision } from '../../engine/models/types.js';
-import { resolveModelsDir } from '../../engine/paths.js';
+import {
+  PRECISIONS,
+  downloadModel,
+  importModel,
+  listModels,
+  removeModel,
+  verifyModel,
+  type DownloadProgress,
+  type ModelListEntry,
+  type Precision,
+} from '../../app/index.js';
+import { UsageError } from '../../shared/errors.js';
 import { parse, type CliIo, type Command, type OptionSpec } from '../command.js';
+import { formatBytes, formatDuration, safe } from '../format.js';
+import { withApp } from '../options.js';
+import { progressLine } from '../progress.js';
 
 const BASE_OPTIONS = {
   'models-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies OptionSpec;
-
-function manager(modelsDirFlag: string | undefined): ModelManager {
-  return new ModelManager(resolveModelsDir(modelsDirFlag));
-}
 
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`missing <${what}>`);
@@ -22,21 +29,6 @@ function onePositional(positionals: string[], what: string): string {
 
 function printJson(io: CliIo, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
 export function formatProgress(p: DownloadProgress): string {
@@ -49,36 +41,19 @@ export function formatProgress(p: DownloadProgress): string {
 }
 
 /**
- * On a terminal the line is redrawn in place (cursor up + clear, since io.err always ends lines);
- * elsewhere (logs, CI) a line is written per file and every 10 % or 30 s, so logs stay short.
+ * Download progress: redrawn on a terminal; in logs a line per file, per 10 % and every 30 s.
  */
-function progressPrinter(io: CliIo): { update: (p: DownloadProgress) => void; finish: () => void } {
-  let drawn = false;
-  let lastLine = 0;
-  let lastPct = -1;
-  let lastFile = -1;
-  let lastPhase = '';
+function downloadPrinter(io: CliIo): { update: (p: DownloadProgress) => void; finish: () => void } {
+  const line = progressLine(io, { logEveryMs: 30_000, drawEveryMs: 0 });
+  let last = '';
   return {
     update(p) {
-      const line = formatProgress(p);
-      if (io.isTty) {
-        io.err(`${drawn ? '\x1b[1A\x1b[2K' : ''}${line}`);
-        drawn = true;
-        return;
-      }
-      const now = Date.now();
       const pct = p.bytesTotal ? Math.floor((10 * p.bytesDone) / p.bytesTotal) : -1;
-      if (p.fileIndex !== lastFile || p.phase !== lastPhase || pct !== lastPct || now - lastLine > 30_000) {
-        io.err(line);
-        lastLine = now;
-        lastPct = pct;
-        lastFile = p.fileIndex;
-        lastPhase = p.phase;
-      }
+      const milestone = `${p.fileIndex}:${p.phase}:${pct}`;
+      line.update(formatProgress(p), { force: milestone !== last });
+      last = milestone;
     },
-    finish() {
-      drawn = false;
-    },
+    finish: () => line.finish(),
   };
 }
 
@@ -105,25 +80,22 @@ function listTable(rows: ModelListEntry[], modelsDir: string): string {
 }
 
 const listCommand: Command = {
-  name: 'models list',
-  summary: 'List catalog models and installed models',
   usage: 'triagem models list [--models-dir <dir>] [--json]',
   async run(argv, io) {
     const { values, positionals } = parse(argv, BASE_OPTIONS);
     if (positionals.length) throw new UsageError(`unexpected argument: ${positionals.join(' ')}`);
-    const mm = manager(values['models-dir']);
-    const models = await mm.list();
-    if (values.json) printJson(io, { modelsDir: mm.modelsDir, models });
-    else io.out(listTable(models, mm.modelsDir));
-    return 0;
+    return withApp(values, async (app) => {
+      const models = await listModels(app);
+      if (values.json) printJson(io, { modelsDir: app.config.modelsDir, models });
+      else io.out(listTable(models, app.config.modelsDir));
+      return 0;
+    });
   },
 };
 
 const concretePrecisions = PRECISIONS.filter((p) => p !== 'auto');
 
 const downloadCommand: Command = {
-  name: 'models download',
-  summary: 'Download a catalog model (resumable; verified against pinned checksums)',
   usage: `triagem models download <id> [--precision ${concretePrecisions.join('|')}] [--force] [--models-dir <dir>] [--json]`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, { ...BASE_OPTIONS, precision: { type: 'string' }, force: { type: 'boolean', default: false } });
@@ -132,19 +104,20 @@ const downloadCommand: Command = {
     if (precision !== undefined && !(PRECISIONS as readonly string[]).includes(precision)) {
       throw new UsageError(`--precision must be one of ${PRECISIONS.join(', ')}, got "${precision}"`);
     }
-    const mm = manager(values['models-dir']);
-    const printer = progressPrinter(io);
+    const printer = downloadPrinter(io);
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const result = await mm.download(id, {
-        precision: precision as Precision | undefined,
-        force: values.force,
-        signal: controller.signal,
-        onProgress: printer.update,
-      });
+      const result = await withApp(values, (app) =>
+        downloadModel(app, id, {
+          precision: precision as Precision | undefined,
+          force: values.force,
+          signal: controller.signal,
+          onProgress: printer.update,
+        }),
+      );
       printer.finish();
       if (values.json) {
         printJson(io, result);
@@ -162,15 +135,12 @@ const downloadCommand: Command = {
 };
 
 const importCommand: Command = {
-  name: 'models import',
-  summary: 'Validate a local model folder (transformers.js or Immich layout) and copy it into the models folder',
   usage: 'triagem models import <folder> [--id <id>] [--force] [--models-dir <dir>] [--json]',
   async run(argv, io) {
     const { values, positionals } = parse(argv, { ...BASE_OPTIONS, id: { type: 'string' }, force: { type: 'boolean', default: false } });
     const folder = onePositional(positionals, 'folder');
-    const mm = manager(values['models-dir']);
-    if (!values.json) io.err(`Checking ${folder}…`);
-    const result = await mm.import(folder, { id: values.id, force: values.force });
+    if (!values.json) io.err(`Checking ${safe(folder)}…`);
+    const result = await withApp(values, (app) => importModel(app, folder, { id: values.id, force: values.force }));
     if (values.json) printJson(io, result);
     else io.out(`Imported ${result.id} (${result.manifest.family}, ${result.manifest.layout} layout, ${result.precisions.join(', ')}) into ${result.dir}`);
     return 0;
@@ -178,13 +148,11 @@ const importCommand: Command = {
 };
 
 const verifyCommand: Command = {
-  name: 'models verify',
-  summary: 'Re-hash an installed model against its manifest',
   usage: 'triagem models verify <id> [--models-dir <dir>] [--json]',
   async run(argv, io) {
     const { values, positionals } = parse(argv, BASE_OPTIONS);
     const id = onePositional(positionals, 'id');
-    const result = await manager(values['models-dir']).verify(id);
+    const result = await withApp(values, (app) => verifyModel(app, id));
     if (values.json) printJson(io, result);
     else if (result.ok) io.out(`${id}: all ${result.checked} files match`);
     else {
@@ -199,13 +167,11 @@ const verifyCommand: Command = {
 };
 
 const removeCommand: Command = {
-  name: 'models remove',
-  summary: 'Delete an installed model',
   usage: 'triagem models remove <id> [--models-dir <dir>] [--json]',
   async run(argv, io) {
     const { values, positionals } = parse(argv, BASE_OPTIONS);
     const id = onePositional(positionals, 'id');
-    const result = await manager(values['models-dir']).remove(id);
+    const result = await withApp(values, (app) => removeModel(app, id));
     if (values.json) printJson(io, { removed: true, ...result });
     else io.out(`Removed ${id} (${result.dir})`);
     return 0;
@@ -213,12 +179,10 @@ const removeCommand: Command = {
 };
 
 const modelsHelp: Command = {
-  name: 'models',
-  summary: 'Manage models: list, download, import, verify, remove',
   usage: 'triagem models <list|download|import|verify|remove> [options]',
   async run(argv) {
     throw new UsageError(argv.length ? `unknown models subcommand "${argv[0]}"` : 'missing subcommand');
   },
 };
 
-export const MODELS_COMMANDS: Command[] = [listCommand, downloadCommand, importCommand, verifyCommand, removeCommand, modelsHelp];
+export { listCommand, downloadCommand, importCommand, verifyCommand, removeCommand, modelsHelp };

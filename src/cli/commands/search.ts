@@ -1,11 +1,8 @@
-import { TriagemError, UsageError } from '../../engine/errors.js';
-import type { ClipModel } from '../../engine/models/types.js';
-import type { Cutoff } from '../../engine/search/cutoff.js';
-import type { SearchFilters } from '../../engine/search/filters.js';
-import { SearchSession, type SearchHit, type SearchOptions, type SearchResponse } from '../../engine/search/search.js';
+import { searchText, type Cutoff, type SearchFilters, type SearchHit, type SearchOptions, type SearchResponse } from '../../app/index.js';
+import { TriagemError, UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
-import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
-import { openExistingLibrary } from '../library-options.js';
+import { safe } from '../format.js';
+import { MODEL_OPTIONS, parseDevice, parsePrecision, reportModel, withApp } from '../options.js';
 
 /** Options shared by `search` and `similar`. */
 export const QUERY_OPTIONS = {
@@ -39,7 +36,8 @@ export const FILTER_USAGE = `  --limit <n>            most results to show (defa
   --exact                exact search over every image instead of the fast two-stage search
   --json                 machine-readable output
   --library <file>       library file (default: the app's library)
-  --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
+  --model <id|folder>    model to use (default: the model the library was indexed with);
+                         --models-dir <dir> where models live
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant`;
 
 type QueryValues = ReturnType<typeof parse<typeof QUERY_OPTIONS>>['values'];
@@ -58,7 +56,7 @@ function parseDay(value: string, flag: string, endOfDay: boolean): number {
 }
 
 /** Every usage mistake is found here, before a model or library is opened. */
-export function queryOptions(values: QueryValues): SearchOptions {
+export function queryOptions(values: QueryValues): SearchOptions & { model?: string; precision?: ReturnType<typeof parsePrecision> } {
   const limit = intOption(values.limit, 'limit', 20);
   const minScore = numberOption(values['min-score'], 'min-score');
   if (minScore !== undefined && (minScore < -1 || minScore > 1)) throw new UsageError(`--min-score must be between -1 and 1, got "${values['min-score']}"`);
@@ -82,26 +80,7 @@ export function queryOptions(values: QueryValues): SearchOptions {
   if (values.tag?.length) filters.tags = values.tag;
   if (values.camera !== undefined) filters.camera = values.camera;
   parseDevice(values.device);
-  parsePrecision(values.precision);
-  return { limit, minScore, filters, cutoff: !values.all, exact: values.exact };
-}
-
-/** Opens the library (which must exist: searching never creates one) and the model, then a session. */
-export async function withSession<T>(values: QueryValues, io: CliIo, fn: (session: SearchSession) => Promise<T>): Promise<T> {
-  const library = openExistingLibrary(values.library);
-  let model: ClipModel | undefined;
-  try {
-    model = await openModelForCli({ model: values.model, modelsDir: values['models-dir'], device: values.device, precision: values.precision, io, verbose: values.verbose });
-    const session = await SearchSession.open(library, model);
-    const sync = session.sync;
-    if (values.verbose && sync && (sync.added || sync.removed || sync.refit)) {
-      io.err(`search codes: +${sync.added} −${sync.removed}${sync.refit ? ' (re-fitted)' : ''}, ${sync.total} images, ${Math.round(sync.ms)} ms`);
-    }
-    return await fn(session);
-  } finally {
-    await model?.close();
-    library.close();
-  }
+  return { limit, minScore, filters, cutoff: !values.all, exact: values.exact, model: values.model, precision: parsePrecision(values.precision) };
 }
 
 export function hitJson(h: SearchHit): Record<string, unknown> {
@@ -123,7 +102,6 @@ function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
-/** The human table: score, then path; other paths of the same image indented below it. */
 /** The JSON fields `search` and `similar` share. */
 export function responseJson(r: SearchResponse): Record<string, unknown> {
   return {
@@ -136,12 +114,13 @@ export function responseJson(r: SearchResponse): Record<string, unknown> {
   };
 }
 
+/** The human table: score, then path; other paths of the same image indented below it. */
 export function printHits(io: CliIo, r: SearchResponse): void {
   if (r.hits.length > 0) {
     const lines = ['score   path'];
     for (const h of r.hits) {
-      lines.push(`${h.score.toFixed(3).padStart(6)}  ${h.path}`);
-      for (const other of h.paths.slice(1)) lines.push(`        ${other}  (same image)`);
+      lines.push(`${h.score.toFixed(3).padStart(6)}  ${safe(h.path)}`);
+      for (const other of h.paths.slice(1)) lines.push(`        ${safe(other)}  (same image)`);
     }
     io.out(lines.join('\n'));
   }
@@ -177,8 +156,6 @@ ${FILTER_USAGE}
 Exit codes: 0 done (also when nothing matches), 1 fatal error, 2 usage error.`;
 
 export const searchCommand: Command = {
-  name: 'search',
-  summary: 'Find images by description (any language the model knows), with filters',
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parse(argv, QUERY_OPTIONS);
@@ -186,14 +163,15 @@ export const searchCommand: Command = {
     const query = positionals.join(' ');
     if (!query.trim()) throw new UsageError('the query is empty');
     const opts = queryOptions(values);
-    return withSession(values, io, async (session) => {
+    return withApp(values, async (app) => {
       let response;
       try {
-        response = await session.searchText(query, opts);
+        response = await searchText(app, query, opts);
       } catch (err) {
         if (err instanceof TriagemError && err.code === 'bad-query') throw new UsageError(err.message);
         throw err;
       }
+      reportModel(io, response.model, values.verbose);
       if (values.json) {
         io.out(
           JSON.stringify({

@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBridge } from '../../bridge/server.js';
-import { TriagemError, UsageError } from '../../engine/errors.js';
-import { resolveLibraryPath, resolveModelsDir } from '../../engine/paths.js';
-import { createEngineService } from '../../engine/service.js';
+import { createEngineService, resolveConfig } from '../../app/index.js';
+import { TriagemError, UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, parse, type Command } from '../command.js';
-import { parseDevice } from '../model-options.js';
+import { parseDevice } from '../options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -41,19 +40,13 @@ function portOption(value: string | undefined): number {
 }
 
 export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'Run the Triagem interface in your browser (local server on 127.0.0.1)',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parse(argv, OPTIONS, false);
     const port = portOption(values.port);
     const host = values.host ?? '127.0.0.1';
     const device = parseDevice(values.device);
-    const service = createEngineService({
-      libraryPath: resolveLibraryPath(values.library),
-      modelsDir: resolveModelsDir(values['models-dir']),
-      device,
-    });
+    const service = createEngineService(resolveConfig({ library: values.library, modelsDir: values['models-dir'], device }));
     const dir = rendererDir();
     let bridge: Awaited<ReturnType<typeof startBridge>>;
     try {

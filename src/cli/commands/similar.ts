@@ -1,6 +1,9 @@
-import { UsageError } from '../../engine/errors.js';
+import { searchSimilar } from '../../app/index.js';
+import { UsageError } from '../../shared/errors.js';
 import { parse, type Command } from '../command.js';
-import { FILTER_USAGE, QUERY_OPTIONS, printHits, queryOptions, responseJson, withSession } from './search.js';
+import { safe } from '../format.js';
+import { reportModel, withApp } from '../options.js';
+import { FILTER_USAGE, QUERY_OPTIONS, printHits, queryOptions, responseJson } from './search.js';
 
 const USAGE = `triagem similar <image> [options]
 
@@ -13,15 +16,14 @@ ${FILTER_USAGE}
 Exit codes: 0 done, 1 fatal error (e.g. the image cannot be read), 2 usage error.`;
 
 export const similarCommand: Command = {
-  name: 'similar',
-  summary: 'Find images that look like a given image (in the library or not)',
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parse(argv, QUERY_OPTIONS);
     if (positionals.length !== 1) throw new UsageError('give exactly one image: triagem similar <image>');
     const opts = queryOptions(values);
-    return withSession(values, io, async (session) => {
-      const response = await session.searchSimilar(positionals[0], opts);
+    return withApp(values, async (app) => {
+      const response = await searchSimilar(app, positionals[0], opts);
+      reportModel(io, response.model, values.verbose);
       if (values.json) {
         io.out(
           JSON.stringify({
@@ -31,7 +33,7 @@ export const similarCommand: Command = {
           }),
         );
       } else {
-        if (response.source === 'file') io.err(`${response.queryPath} is not in the library: encoded it for this search only`);
+        if (response.source === 'file') io.err(`${safe(response.queryPath)} is not in the library: encoded it for this search only`);
         printHits(io, response);
       }
       return 0;

@@ -1,20 +1,22 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { TriagemError, UsageError, errorMessage } from '../../engine/errors.js';
-import { resultsCsv } from '../../engine/export/csv.js';
-import { exportSorted, recordOutput, type ExportSummary } from '../../engine/export/export.js';
-import { isInside } from '../../engine/export/files.js';
-import { labelFolders, numberedName } from '../../engine/export/names.js';
-import { indexFolders, type IndexProgress } from '../../engine/indexer/indexer.js';
-import { Library, type FileRecord } from '../../engine/library/library.js';
-import type { ClipModel } from '../../engine/models/types.js';
-import { resolveLibraryPath } from '../../engine/paths.js';
-import { UNSURE_LABEL, normalizeLabels, parseLabelList } from '../../engine/sort/labels.js';
-import { findPreset, loadPresets } from '../../engine/sort/presets.js';
-import { sortLibrary } from '../../engine/sort/sort.js';
-import { DEFAULT_TEMPLATES, parseTemplates } from '../../engine/sort/templates.js';
-import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
-import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
+import {
+  DEFAULT_TEMPLATES,
+  RESULTS_CSV,
+  UNSURE_LABEL,
+  checkSortInput,
+  findPreset,
+  loadPresets,
+  parseLabelList,
+  parseTemplates,
+  sortJob,
+  type ExportOperation,
+} from '../../app/index.js';
+import { TriagemError, UsageError } from '../../shared/errors.js';
+import { COMMON_OPTIONS, numberOption, parse, type Command } from '../command.js';
+import { safe } from '../format.js';
+import { MODEL_OPTIONS, batchSizeOption, parseDevice, parsePrecision, reportModel, withApp } from '../options.js';
+import { progressLine } from '../progress.js';
+import { formatIndexProgress, interruptible } from './index-cmd.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -34,10 +36,6 @@ const OPTIONS = {
 } as const;
 
 const OPERATIONS = ['copy', 'move', 'none'] as const;
-type Operation = (typeof OPERATIONS)[number];
-
-export const RESULTS_CSV = 'triagem-results.csv';
-const CSV_HEADER_START = 'image_name,label,score';
 
 const USAGE = `triagem sort (--labels "<a, b, c>" | --preset <name>) [options]
 
@@ -64,7 +62,9 @@ again with other labels only encodes the label texts.
                          taken) when there is a destination, else printed to stdout (unless --json).
                          An existing file is replaced only if it is an earlier results CSV
   --json                 print {"results":[{path,label,score}],"journal","failed"} to stdout
-  --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
+  --model <id|folder>    model to use (default: the library's model; for a new library the
+                         multilingual model when the labels are Portuguese, else clip-vit-b32);
+                         --models-dir <dir> where models live
   --library <file>       library file (default: the app's library)
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
   --batch_size <n>       images per inference batch while indexing
@@ -82,73 +82,6 @@ function presetNames(): string {
   }
 }
 
-interface Failure {
-  path: string;
-  error: string;
-}
-
-interface SortPlan {
-  labels: string[];
-  templates?: string[];
-  threshold?: number;
-  operation: Operation;
-  source?: string;
-  destination?: string;
-  outputFile?: string;
-  batchSize?: number;
-}
-
-/** Every usage mistake is caught here, before a model or library is opened. */
-function plan(values: ReturnType<typeof parse<typeof OPTIONS>>['values']): SortPlan {
-  const threshold = numberOption(values.threshold, 'threshold');
-  if (threshold !== undefined && (threshold < 0 || threshold > 1)) {
-    throw new UsageError(`--threshold must be between 0 and 1, got "${values.threshold}"`);
-  }
-  const { labels, templates } = labelsAndTemplates(values, threshold);
-  const op = values.operation ?? (values.destination !== undefined ? 'copy' : 'none');
-  if (!(OPERATIONS as readonly string[]).includes(op)) {
-    throw new UsageError(`--operation must be copy, move or none, got "${op}"`);
-  }
-  const operation = op as Operation;
-  if (operation !== 'none' && values.destination === undefined) {
-    throw new UsageError(`--operation ${operation} needs --destination <folder>`);
-  }
-  const source = values.source !== undefined ? path.resolve(values.source) : undefined;
-  if (source !== undefined && !isDirectory(source)) throw new UsageError(`--source ${source} is not a folder`);
-  const destination = values.destination !== undefined ? path.resolve(values.destination) : undefined;
-  if (destination !== undefined && fs.existsSync(destination) && !isDirectory(destination)) {
-    throw new UsageError(`--destination ${destination} exists and is not a folder`);
-  }
-  const outputFlag = values.output_file ?? values['output-file'];
-  const outputFile = outputFlag !== undefined ? path.resolve(outputFlag) : undefined;
-  if (outputFile !== undefined) checkOutputFile(outputFile);
-  const batchFlag = values.batch_size ?? values['batch-size'];
-  const batchSize = batchFlag !== undefined ? intOption(batchFlag, 'batch_size', 1) : undefined;
-  parseDevice(values.device);
-  parsePrecision(values.precision);
-  return { labels, templates, threshold, operation, source, destination, outputFile, batchSize };
-}
-
-/** Engine validation errors (bad label list, unknown preset, template without {}) are usage errors here. */
-function labelsAndTemplates(
-  values: { preset?: string; labels?: string; templates?: string },
-  threshold: number | undefined,
-): { labels: string[]; templates?: string[] } {
-  try {
-    const labels: string[] = [];
-    if (values.preset !== undefined) labels.push(...findPreset(values.preset).labels);
-    if (values.labels !== undefined) labels.push(...parseLabelList(values.labels));
-    if (labels.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
-    return {
-      labels: normalizeLabels(dedupe(labels), threshold),
-      templates: values.templates !== undefined ? parseTemplates(values.templates) : undefined,
-    };
-  } catch (err) {
-    if (err instanceof TriagemError) throw new UsageError(err.message);
-    throw err;
-  }
-}
-
 /** A preset plus --labels may name the same label twice; that is not a mistake worth stopping for. */
 function dedupe(labels: string[]): string[] {
   const seen = new Set<string>();
@@ -160,245 +93,138 @@ function dedupe(labels: string[]): string[] {
   });
 }
 
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
+/** Every usage mistake is caught here, before a model or library is opened. */
+function plan(values: ReturnType<typeof parse<typeof OPTIONS>>['values']) {
+  const threshold = numberOption(values.threshold, 'threshold');
+  if (threshold !== undefined && (threshold < 0 || threshold > 1)) {
+    throw new UsageError(`--threshold must be between 0 and 1, got "${values.threshold}"`);
   }
-}
-
-/** An explicit output path may replace an earlier results CSV, never any other file. */
-function checkOutputFile(file: string): void {
-  if (!fs.existsSync(file)) return;
-  let head = '';
+  const op = values.operation ?? (values.destination !== undefined ? 'copy' : 'none');
+  if (!(OPERATIONS as readonly string[]).includes(op)) throw new UsageError(`--operation must be copy, move or none, got "${op}"`);
+  const operation = op as ExportOperation | 'none';
+  if (operation !== 'none' && values.destination === undefined) throw new UsageError(`--operation ${operation} needs --destination <folder>`);
+  parseDevice(values.device);
+  const precision = parsePrecision(values.precision);
+  const batchSize = batchSizeOption(values);
+  // Engine validation errors (bad label list, unknown preset, template without {}, a destination
+  // that is a file) are usage errors here.
   try {
-    const fd = fs.openSync(file, 'r');
-    const buf = Buffer.alloc(CSV_HEADER_START.length);
-    fs.readSync(fd, buf, 0, buf.length, 0);
-    fs.closeSync(fd);
-    head = buf.toString('utf8');
+    const given: string[] = [];
+    if (values.preset !== undefined) given.push(...findPreset(values.preset).labels);
+    if (values.labels !== undefined) given.push(...parseLabelList(values.labels));
+    if (given.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
+    const templates = values.templates !== undefined ? parseTemplates(values.templates) : undefined;
+    const labels = checkSortInput({ labels: dedupe(given), templates, threshold });
+    return {
+      labels,
+      templates,
+      threshold,
+      operation,
+      precision,
+      batchSize,
+      source: values.source !== undefined ? path.resolve(values.source) : undefined,
+      destination: values.destination !== undefined ? path.resolve(values.destination) : undefined,
+      csvPath: values.output_file ?? values['output-file'],
+    };
   } catch (err) {
-    throw new UsageError(`--output_file ${file} cannot be read: ${errorMessage(err)}`);
-  }
-  if (head !== CSV_HEADER_START) {
-    throw new UsageError(`--output_file ${file} exists and is not a results CSV; refusing to overwrite it`);
-  }
-}
-
-/**
- * Progress on stderr: one redrawn line on a terminal; when stderr is a file or pipe, a plain line
- * every ten seconds, so a long unattended run still shows it is alive without flooding a log.
- */
-function progressLine(io: CliIo): { update(text: string): void; done(): void } {
-  let last = 0;
-  let drawn = false;
-  const started = Date.now();
-  return {
-    update(text) {
-      const now = Date.now();
-      if (!io.isTty) {
-        if (now - Math.max(last, started) < 10_000) return;
-        last = now;
-        io.err(text);
-        return;
-      }
-      if (now - last < 100) return;
-      last = now;
-      drawn = true;
-      process.stderr.write(`\r${text.slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
-    },
-    done() {
-      if (drawn) process.stderr.write('\r\x1b[K');
-      drawn = false;
-    },
-  };
-}
-
-function describeIndexProgress(p: IndexProgress): string {
-  if (p.phase === 'scan') return `scanning… ${p.done} files found`;
-  const eta = p.etaSec !== null ? `, ~${Math.ceil(p.etaSec)} s left` : '';
-  return `indexing ${p.done}/${p.total} (${p.ratePerSec.toFixed(1)}/s${eta}${p.failed ? `, ${p.failed} failed` : ''})`;
-}
-
-/** Indexes `source`, then returns the present files below it, leaving out what earlier exports wrote. */
-async function indexSource(
-  library: Library,
-  model: ClipModel,
-  source: string,
-  excluded: readonly string[],
-  batchSize: number | undefined,
-  io: CliIo,
-  verbose: boolean,
-): Promise<{ files: FileRecord[]; failed: Failure[] }> {
-  const progress = progressLine(io);
-  const summary = await indexFolders({
-    library,
-    model,
-    folders: [source],
-    exclude: excluded.filter((dir) => isInside(dir, source)),
-    batchSize,
-    onProgress: (p) => progress.update(describeIndexProgress(p)),
-  });
-  progress.done();
-  if (verbose || summary.indexed > 0) {
-    io.err(
-      `indexed ${summary.indexed} new or changed (${summary.reused} reused an embedding), ${summary.unchanged} unchanged, ${summary.skipped} non-images skipped, ${summary.failed.length} failed (${(summary.durationMs / 1000).toFixed(1)} s)`,
-    );
-  }
-  const files = library.listFiles({ present: true, folders: [source] }).filter((f) => !insideAny(f.path, excluded));
-  // Files that failed in an earlier run and did not change are not retried, but still belong in the report.
-  const failed = new Map<string, Failure>(summary.failed.map((f) => [f.path, f]));
-  for (const f of library.listFailures([source])) {
-    if (!insideAny(f.path, excluded) && !failed.has(f.path)) failed.set(f.path, { path: f.path, error: f.error });
-  }
-  return { files, failed: [...failed.values()] };
-}
-
-function insideAny(file: string, dirs: readonly string[]): boolean {
-  return dirs.some((dir) => isInside(file, dir));
-}
-
-/**
- * What an export writes must never be indexed or sorted again (copies of copies). A destination
- * apart from the source, or inside it, is left out whole; a destination that holds the source
- * (sorting a folder into label folders beside or inside itself) loses only its label folders.
- */
-function exportedAreas(p: SortPlan): string[] {
-  if (p.destination === undefined) return [];
-  if (p.source === undefined || !isInside(p.source, p.destination)) return [p.destination];
-  const folders = labelFolders(p.labels.includes(UNSURE_LABEL) ? p.labels : [...p.labels, UNSURE_LABEL]);
-  return [...folders.values()].map((name) => path.join(p.destination as string, name));
-}
-
-function writeCsvFile(file: string, csv: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  // Write beside, then rename: a reader never sees half a CSV, and a failed run leaves the old one.
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, csv, { encoding: 'utf8', flag: 'wx' });
-  fs.renameSync(tmp, file);
-}
-
-/** `<destination>/triagem-results.csv`, or `triagem-results (n).csv` when an earlier run left one. */
-function defaultCsvPath(destination: string): string {
-  for (let n = 0; ; n++) {
-    const candidate = path.join(destination, numberedName(RESULTS_CSV, n));
-    if (!fs.existsSync(candidate)) return candidate;
+    if (err instanceof TriagemError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
 export const sortCommand: Command = {
-  name: 'sort',
-  summary: 'Sort images into labels (copy/move into label folders, CSV/JSON results, undoable)',
   usage: USAGE,
   async run(argv, io) {
     const { values } = parse(argv, OPTIONS, false);
     const p = plan(values);
     const verbose = values.verbose ?? false;
-    const excluded = exportedAreas(p);
-
-    // The model first: a missing model should not leave an empty library file behind.
-    const model = await openModelForCli({
-      model: values.model,
-      modelsDir: values['models-dir'],
-      device: values.device,
-      precision: values.precision,
-      batchSize: p.batchSize,
-      io,
-      verbose,
-    });
-    let library: Library | undefined;
+    const stop = interruptible(io);
     try {
-      library = Library.open(resolveLibraryPath(values.library));
-      let files: FileRecord[];
-      const failed: Failure[] = [];
-      if (p.source !== undefined) {
-        const indexed = await indexSource(library, model, p.source, excluded, p.batchSize, io, verbose);
-        files = indexed.files;
-        failed.push(...indexed.failed);
-      } else {
-        files = library.listFiles({ present: true }).filter((f) => !insideAny(f.path, excluded));
-        if (files.length === 0) {
-          io.err(`nothing to sort: the library has no images${excluded.length ? ' outside the destination' : ''}; give --source <folder> to index one`);
-        }
-      }
-
-      const result = await sortLibrary({ library, model, labels: p.labels, templates: p.templates, threshold: p.threshold, files });
-      const key = library.modelKey(model.info);
-      for (const f of result.unembedded) {
-        failed.push({ path: f.path, error: `not indexed with ${key}; run \`triagem index\` on its folder` });
-      }
-
-      let exported: ExportSummary | undefined;
-      // No files, no journal: an empty one would only be something to clean up.
-      if (p.operation !== 'none' && p.destination !== undefined && result.results.length > 0) {
+      return await withApp({ ...values, batchSize: p.batchSize }, async (app) => {
         const progress = progressLine(io);
-        exported = await exportSorted({
-          results: result.results,
-          labels: result.labels,
-          destination: p.destination,
-          operation: p.operation,
-          onProgress: (done, total) => progress.update(`${p.operation === 'move' ? 'moving' : 'copying'} ${done}/${total}`),
-        });
-        progress.done();
-        failed.push(...exported.failed);
-      }
-
-      const csvPath = p.outputFile ?? (p.destination !== undefined ? defaultCsvPath(p.destination) : undefined);
-      const csv = resultsCsv(result.labels, result.results);
-      if (csvPath !== undefined) {
-        writeCsvFile(csvPath, csv);
-        if (exported && isInside(csvPath, p.destination as string)) await recordOutput(exported.journal, csvPath);
-      }
-
-      const exportedTo = new Map(exported?.exported.map((e) => [e.from, e.to]));
-      if (verbose) {
-        for (const r of result.results) {
-          const to = exportedTo.get(r.file.path);
-          io.err(`${r.label}\t${r.score.toFixed(3)}\t${r.file.path}${to ? ` → ${to}` : ''}`);
+        let job;
+        try {
+          job = await sortJob(app, {
+            labels: p.labels,
+            templates: p.templates,
+            threshold: p.threshold,
+            model: values.model,
+            precision: p.precision,
+            source: p.source,
+            destination: p.destination,
+            operation: p.operation,
+            csvPath: p.csvPath,
+            signal: stop.signal,
+            onModel: (use) => reportModel(io, use, verbose),
+            onIndexProgress: (ip) => progress.update(formatIndexProgress(ip)),
+            onExportProgress: (done, total) => progress.update(`${p.operation === 'move' ? 'moving' : 'copying'} ${done}/${total}`),
+          });
+        } catch (err) {
+          // A source that is not a folder, or an output file that is not a results CSV: the user's to fix.
+          if (err instanceof TriagemError && (err.code === 'not-found' || err.code === 'exists' || err.code === 'not-a-folder' || err.code === 'usage')) {
+            throw new UsageError(err.message);
+          }
+          throw err;
+        } finally {
+          progress.finish();
         }
-      }
+        const { result, failed } = job;
+        if (job.indexed && (verbose || job.indexed.indexed > 0)) {
+          const s = job.indexed;
+          io.err(`indexed ${s.indexed} new or changed (${s.reused} reused an embedding), ${s.unchanged} unchanged, ${s.skipped} non-images skipped, ${failed.length} failed (${(s.durationMs / 1000).toFixed(1)} s)`);
+        }
+        if (result.results.length === 0 && !p.source) {
+          io.err(`nothing to sort: the library has no images${p.destination ? ' outside the destination' : ''}; give --source <folder> to index one`);
+        }
+        const summary = job.export?.summary ?? null;
+        const csvPath = job.export?.csv;
+        const exportedTo = new Map(summary?.exported.map((e) => [e.from, e.to]));
+        if (verbose) {
+          for (const r of result.results) {
+            const to = exportedTo.get(r.file.path);
+            io.err(`${safe(r.label)}\t${r.score.toFixed(3)}\t${safe(r.file.path)}${to ? ` → ${safe(to)}` : ''}`);
+          }
+        }
+        if (values.json) {
+          io.out(
+            JSON.stringify({
+              results: result.results.map((r) => ({
+                path: r.file.path,
+                label: r.label,
+                score: r.score,
+                scores: r.scores,
+                exportedTo: exportedTo.get(r.file.path) ?? null,
+              })),
+              journal: summary?.journal ?? null,
+              csv: csvPath ?? null,
+              failed,
+            }),
+          );
+        } else if (job.csvText !== undefined) {
+          io.out(job.csvText);
+        }
 
-      if (values.json) {
-        io.out(
-          JSON.stringify({
-            results: result.results.map((r) => ({
-              path: r.file.path,
-              label: r.label,
-              score: r.score,
-              scores: r.scores,
-              exportedTo: exportedTo.get(r.file.path) ?? null,
-            })),
-            journal: exported?.journal ?? null,
-            csv: csvPath ?? null,
-            failed,
-          }),
-        );
-      } else if (csvPath === undefined) {
-        io.out(csv);
-      }
-
-      const summaryOut = values.json || csvPath === undefined ? io.err : io.out;
-      const counts = new Map<string, number>();
-      for (const r of result.results) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
-      const perLabel = [...result.labels, UNSURE_LABEL]
-        .filter((l) => counts.has(l))
-        .map((l) => `  ${l}: ${counts.get(l)}`)
-        .join('\n');
-      const lines = [`sorted ${result.results.length} images into ${result.labels.length} labels${perLabel ? `\n${perLabel}` : ''}`];
-      if (exported) {
-        lines.push(`${p.operation === 'move' ? 'moved' : 'copied'} ${exported.exported.length} files into ${p.destination}`);
-        lines.push(`journal: ${exported.journal}  (revert with: triagem undo "${exported.journal}")`);
-      }
-      if (csvPath !== undefined) lines.push(`results: ${csvPath}`);
-      if (!values.json) summaryOut(lines.join('\n'));
-      if (failed.length > 0 && !values.json) {
-        io.err(`${failed.length} file(s) not sorted:\n${failed.map((f) => `  ${f.path}: ${f.error}`).join('\n')}`);
-      }
-      return 0;
+        const summaryOut = values.json || csvPath === undefined ? io.err : io.out;
+        const counts = new Map<string, number>();
+        for (const r of result.results) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+        const perLabel = [...result.labels, UNSURE_LABEL]
+          .filter((l) => counts.has(l))
+          .map((l) => `  ${safe(l)}: ${counts.get(l)}`)
+          .join('\n');
+        const lines = [`sorted ${result.results.length} images into ${result.labels.length} labels${perLabel ? `\n${perLabel}` : ''}`];
+        if (summary) {
+          lines.push(`${p.operation === 'move' ? 'moved' : 'copied'} ${summary.exported.length} files into ${safe(p.destination ?? '')}`);
+          lines.push(`journal: ${safe(summary.journal)}  (revert with: triagem undo "${safe(summary.journal)}")`);
+        }
+        if (csvPath !== undefined) lines.push(`results: ${safe(csvPath)}`);
+        if (!values.json) summaryOut(lines.join('\n'));
+        if (failed.length > 0 && !values.json) {
+          io.err(`${failed.length} file(s) not sorted:\n${failed.map((f) => `  ${safe(f.path)}: ${safe(f.error)}`).join('\n')}`);
+        }
+        return 0;
+      });
     } finally {
-      library?.close();
-      await model.close();
+      stop.release();
     }
   },
 };

@@ -1,7 +1,8 @@
-import { TriagemError, UsageError } from '../../engine/errors.js';
-import { addTag, filesWithTag, listTags, removeTag, type TagChange } from '../../engine/search/tags.js';
+import { tagFiles, tagList, taggedFiles, type TagChange } from '../../app/index.js';
+import { TriagemError, UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, parse, type Command } from '../command.js';
-import { openExistingLibrary } from '../library-options.js';
+import { safe } from '../format.js';
+import { withApp } from '../options.js';
 
 const USAGE = `triagem tag add <tag> <path>...
 triagem tag remove <tag> <path>...
@@ -19,8 +20,6 @@ Exit codes: 0 done, 1 some paths are not in the library (the others are still ta
 error, 2 usage error.`;
 
 export const tagCommand: Command = {
-  name: 'tag',
-  summary: 'Add, remove or list tags on images (for search --tag)',
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parse(argv, COMMON_OPTIONS);
@@ -28,24 +27,23 @@ export const tagCommand: Command = {
     if (action !== 'add' && action !== 'remove' && action !== 'list') throw new UsageError('say what to do: tag add|remove|list');
     if (action !== 'list' && (!tag || paths.length === 0)) throw new UsageError(`tag ${action} needs a tag and at least one path`);
     if (action === 'list' && paths.length > 0) throw new UsageError('tag list takes at most one tag');
-    const library = openExistingLibrary(values.library);
-    try {
+    return withApp(values, async (app) => {
       if (action === 'list') {
         if (tag === undefined) {
-          const tags = listTags(library);
+          const tags = tagList(app);
           if (values.json) io.out(JSON.stringify({ tags }));
-          else io.out(tags.map((t) => `${String(t.contents).padStart(6)}  ${t.tag}`).join('\n') || '(no tags)');
+          else io.out(tags.map((t) => `${String(t.contents).padStart(6)}  ${safe(t.tag)}`).join('\n') || '(no tags)');
         } else {
-          const files = filesWithTag(library, tag);
+          const files = taggedFiles(app, tag);
           if (values.json) io.out(JSON.stringify({ tag, files: files.map((f) => ({ path: f.path, sha256: f.sha256 })) }));
-          else if (files.length) io.out(files.map((f) => f.path).join('\n'));
+          else if (files.length) io.out(files.map((f) => safe(f.path)).join('\n'));
           else io.err(`no image carries the tag "${tag}"`);
         }
         return 0;
       }
       let change: TagChange;
       try {
-        change = action === 'add' ? addTag(library, tag, paths) : removeTag(library, tag, paths);
+        change = tagFiles(app, action, tag, paths);
       } catch (err) {
         if (err instanceof TriagemError && err.code === 'bad-tag') throw new UsageError(err.message);
         throw err;
@@ -53,12 +51,10 @@ export const tagCommand: Command = {
       if (values.json) io.out(JSON.stringify({ tag, action, ...change }));
       else {
         const verb = action === 'add' ? 'tagged' : 'untagged';
-        io.out(`${verb} ${change.changed.length} file(s) "${tag}"${change.unchanged.length ? `; ${change.unchanged.length} already ${action === 'add' ? 'had it' : 'lacked it'}` : ''}`);
+        io.out(`${verb} ${change.changed.length} file(s) "${safe(tag)}"${change.unchanged.length ? `; ${change.unchanged.length} already ${action === 'add' ? 'had it' : 'lacked it'}` : ''}`);
       }
-      for (const f of change.failed) io.err(`${f.path}: ${f.error}`);
+      for (const f of change.failed) io.err(`${safe(f.path)}: ${safe(f.error)}`);
       return change.failed.length > 0 ? 1 : 0;
-    } finally {
-      library.close();
-    }
+    });
   },
 };

@@ -1,10 +1,9 @@
-import { UsageError } from '../../engine/errors.js';
-import { undoExport } from '../../engine/export/undo.js';
+import { undo } from '../../app/index.js';
+import { UsageError } from '../../shared/errors.js';
 import { parse, type Command } from '../command.js';
+import { safe } from '../format.js';
 
 export const undoCommand: Command = {
-  name: 'undo',
-  summary: 'Revert a `triagem sort` copy/move from its journal (safe to run again)',
   usage: `triagem undo <destination>/.triagem-journal-<time>.jsonl [--json]
 
 Copies are deleted only while still identical to what sort wrote; moved files are copied back,
@@ -14,7 +13,7 @@ the export created are removed. Exit codes: 0 done (problems are listed), 1 fata
   async run(argv, io) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('give exactly one journal file');
-    const summary = await undoExport(positionals[0]);
+    const summary = await undo(positionals[0]);
     const count = (o: string) => summary.items.filter((i) => i.outcome === o).length;
     if (values.json) {
       io.out(JSON.stringify(summary));
@@ -26,13 +25,13 @@ the export created are removed. Exit codes: 0 done (problems are listed), 1 fata
         `${count('kept') + count('missing')} left as they are`,
         `${summary.removedDirs.length} empty folders removed`,
       ];
-      const lines = [`undo of ${summary.operation} (${summary.journal}): ${parts.join(', ')}`];
+      const lines = [`undo of ${summary.operation} (${safe(summary.journal)}): ${parts.join(', ')}`];
       io.out(lines.join('\n'));
     }
     if (summary.problems.length > 0) {
       io.err(
         `${summary.problems.length} file(s) need attention:\n${summary.problems
-          .map((p) => `  ${p.to}: ${p.outcome}${p.restoredTo ? ` → ${p.restoredTo}` : ''}${p.detail ? ` (${p.detail})` : ''}`)
+          .map((p) => `  ${safe(p.to)}: ${p.outcome}${p.restoredTo ? ` → ${safe(p.restoredTo)}` : ''}${p.detail ? ` (${safe(p.detail)})` : ''}`)
           .join('\n')}`,
       );
     }

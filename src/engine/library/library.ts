@@ -328,6 +328,35 @@ export class Library {
     return rows.map((r) => ({ path: r.path, error: r.error, size: r.size, mtimeMs: r.mtime_ms, at: r.at }));
   }
 
+  latestSortRunId(): number | undefined {
+    return (this.db.prepare('SELECT max(id) FROM sort_runs').pluck().get() as number | null) ?? undefined;
+  }
+
+  /** A stored sort run: its labels and each content's winning label and score. */
+  sortRun(runId: number): { labels: string[]; results: { contentId: number; label: string; score: number }[] } | undefined {
+    const run = this.db.prepare('SELECT labels FROM sort_runs WHERE id = ?').get(runId) as { labels: string } | undefined;
+    if (!run) return undefined;
+    const results = this.db.prepare('SELECT content_id AS contentId, label, score FROM sort_results WHERE run_id = ?').all(runId) as {
+      contentId: number;
+      label: string;
+      score: number;
+    }[];
+    return { labels: JSON.parse(run.labels) as string[], results };
+  }
+
+  presentFilesByContent(contentId: number): FileRecord[] {
+    return this.records(`${FILE_SELECT} WHERE f.content_id = ? AND f.present = 1`, [contentId]);
+  }
+
+  /** The content row for an id or a sha256, for thumbnails and previews. */
+  content(ref: { contentId?: number; sha256?: string }): { id: number; sha256: string } | undefined {
+    return (
+      ref.contentId !== undefined
+        ? this.db.prepare('SELECT id, sha256 FROM contents WHERE id = ?').get(ref.contentId)
+        : this.db.prepare('SELECT id, sha256 FROM contents WHERE sha256 = ?').get(ref.sha256)
+    ) as { id: number; sha256: string } | undefined;
+  }
+
   counts(): LibraryCounts {
     const one = (sql: string) => this.db.prepare(sql).pluck().get() as number;
     return {

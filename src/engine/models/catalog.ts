@@ -49,6 +49,8 @@ export const catalogEntrySchema = z
     revision: z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-hex commit'),
     license: z.string().min(1),
     default: z.boolean(),
+    /** Languages (ISO 639-1) for which this model is the default instead: the multilingual model for "pt". */
+    defaultFor: z.array(z.string().regex(/^[a-z]{2}$/)).optional(),
     scoring: scoringSchema,
     scoringSource: z.string().optional(),
     defaultPrecision: precisionSchema,

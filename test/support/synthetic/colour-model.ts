@@ -31,7 +31,7 @@ import { writeModelFile } from './onnx.js';
 import { clipTokenizerDir } from './paths.js';
 
 /** Bump when anything about the generated files changes, so cached folders are regenerated. */
-export const COLOUR_MODEL_VERSION = 3;
+export const COLOUR_MODEL_VERSION = 4;
 export const DEFAULT_COLOUR_SEED = 20_250_611;
 
 export type TextInputName = 'input_ids' | 'attention_mask';

@@ -2,6 +2,7 @@
 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureClipTokenizerDir } from './clip-tokenizer.js';
 
 /** The repository root, found relative to this file (test/support/synthetic/). */
 export function repoRoot(): string {
@@ -13,9 +14,9 @@ export function sharedDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.TRIAGEM_SHARED_DIR ? resolve(env.TRIAGEM_SHARED_DIR) : resolve(repoRoot(), '..', 'shared');
 }
 
-/** The real OpenAI CLIP tokenizer files (no weights). */
-export function clipTokenizerDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(sharedDir(env), 'models', 'openai-clip-tokenizer');
+/** The real OpenAI CLIP tokenizer files (no weights), derived from the committed BPE vocabulary. */
+export function clipTokenizerDir(): string {
+  return ensureClipTokenizerDir(join(repoRoot(), '.cache'));
 }
 
 /** Generated test models: env TRIAGEM_TEST_MODELS_DIR, else `<repo>/.cache/test-models` (gitignored). */

@@ -12,7 +12,7 @@ import { Prng, deriveSeed } from './prng.js';
 import { clipTokenizerDir } from './paths.js';
 import type { GeneratedModel } from './colour-model.js';
 
-export const VITB32_VERSION = 1;
+export const VITB32_VERSION = 2;
 export const DEFAULT_VITB32_SEED = 32;
 
 const INIT_STD = 0.02;

@@ -1,0 +1,216 @@
+// What every use case runs against: the configuration, the open library, loaded models and warm
+// search sessions. One per door: the CLI makes one per command, the Electron utility process and
+// the browser bridge keep one for their lifetime (so a second search reuses the first one's work).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { TriagemError } from '../engine/errors.js';
+import { Library } from '../engine/library/library.js';
+import { loadCatalog } from '../engine/models/catalog.js';
+import { ModelManager } from '../engine/models/manager.js';
+import { loadModel } from '../engine/models/model.js';
+import type { ClipModel, DeviceRequest, Precision } from '../engine/models/types.js';
+import { resolveLibraryPath, resolveModelsDir } from '../engine/paths.js';
+import { SearchSession } from '../engine/search/search.js';
+import type { SortResult, SortedFile } from '../engine/sort/sort.js';
+import { systemLocale } from './language.js';
+import { chooseModel, type LibraryModel, type ModelCandidate, type ModelChoice, type ModelRequest } from './model-choice.js';
+
+export interface AppConfig {
+  libraryPath: string;
+  modelsDir: string;
+  device: DeviceRequest;
+  /** ONNX Runtime threads per session; default: all cores. */
+  threads?: number;
+  /** Images per inference batch. */
+  batchSize?: number;
+  /** The UI's or the system's locale; steers the default model. */
+  locale?: string;
+  /**
+   * The door answers one request and exits (the CLI): skip model warm-ups, whose only purpose is
+   * to make a later first query fast.
+   */
+  oneShot?: boolean;
+}
+
+/** Flags and environment → configuration, the same way for every door. */
+export function resolveConfig(
+  flags: { library?: string; modelsDir?: string; device?: DeviceRequest; threads?: number; batchSize?: number; locale?: string; oneShot?: boolean } = {},
+): AppConfig {
+  return {
+    libraryPath: resolveLibraryPath(flags.library),
+    modelsDir: resolveModelsDir(flags.modelsDir),
+    device: flags.device ?? 'auto',
+    threads: flags.threads,
+    batchSize: flags.batchSize,
+    locale: flags.locale ?? systemLocale(),
+    oneShot: flags.oneShot,
+  };
+}
+
+export type LibraryAccess = 'read' | 'write';
+
+/** A loaded model with the key its embeddings carry in the library and why it was chosen. */
+export interface OpenModel {
+  model: ClipModel;
+  /** `id:precision`, the library's name for this model's embeddings. */
+  key: string;
+  choice: ModelChoice;
+}
+
+/** Sort runs kept in memory with their per-label scores, for exports right after sorting. */
+const KEPT_RUNS = 8;
+
+export class AppContext {
+  private lib: { library: Library; access: LibraryAccess } | undefined;
+  private readonly runs = new Map<number, SortResult>();
+  private readonly models = new Map<string, Promise<ClipModel>>();
+  private readonly sessions = new Map<string, Promise<SearchSession>>();
+  private closed = false;
+
+  constructor(public config: AppConfig) {}
+
+  get libraryPath(): string {
+    return path.resolve(this.config.libraryPath);
+  }
+
+  libraryExists(): boolean {
+    return fs.existsSync(this.libraryPath);
+  }
+
+  /**
+   * The library, opened once. Reading never creates a library (a search on a typo'd path must not
+   * leave an empty file behind); writing creates it. A library opened for reading is reopened for
+   * writing when a later use case needs that.
+   */
+  library(access: LibraryAccess): Library {
+    if (this.closed) throw new TriagemError('Triagem is shutting down', 'closed');
+    if (this.lib && (this.lib.access === 'write' || access === 'read')) return this.lib.library;
+    if (access === 'read' && !this.libraryExists()) {
+      throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
+    }
+    const library = Library.open(this.libraryPath);
+    this.lib?.library.close();
+    this.lib = { library, access };
+    return library;
+  }
+
+  /** Points the context at another library file; loaded models stay, search sessions go. */
+  switchLibrary(file: string): void {
+    const next = path.resolve(file);
+    if (next === this.libraryPath) return;
+    this.lib?.library.close();
+    this.lib = undefined;
+    this.sessions.clear();
+    this.runs.clear();
+    this.config = { ...this.config, libraryPath: next };
+  }
+
+  modelManager(): ModelManager {
+    return new ModelManager(this.config.modelsDir);
+  }
+
+  /** Installed folders and catalog entries, as the default-model policy sees them. */
+  async modelCandidates(): Promise<ModelCandidate[]> {
+    const catalog = new Map(loadCatalog().models.map((m) => [m.id, m]));
+    return (await this.modelManager().list()).map((m) => ({
+      id: m.id,
+      installed: m.installed,
+      problem: m.problem,
+      isDefault: m.default,
+      defaultFor: catalog.get(m.id)?.defaultFor ?? [],
+    }));
+  }
+
+  /** The models this library holds embeddings for (none when there is no library yet). */
+  libraryModels(): LibraryModel[] {
+    if (!this.lib && !this.libraryExists()) return [];
+    return this.library('read')
+      .listModels()
+      .map((m) => {
+        const cut = m.key.lastIndexOf(':');
+        return { id: m.key.slice(0, cut), precision: m.key.slice(cut + 1) as Precision, count: m.count };
+      });
+  }
+
+  async chooseModel(request: ModelRequest): Promise<ModelChoice> {
+    return chooseModel({ locale: this.config.locale, ...request }, { modelsDir: this.config.modelsDir, candidates: await this.modelCandidates(), libraryModels: this.libraryModels() });
+  }
+
+  /** Chooses (see model-choice.ts) and loads a model; loaded sessions are shared by later requests. */
+  async openModel(request: ModelRequest): Promise<OpenModel> {
+    const choice = await this.chooseModel(request);
+    const cacheKey = `${choice.dir}|${choice.precision ?? 'auto'}`;
+    let pending = this.models.get(cacheKey);
+    if (!pending) {
+      pending = loadModel(choice.dir, {
+        id: choice.id,
+        device: this.config.device,
+        precision: choice.precision,
+        threads: this.config.threads,
+        batchSize: this.config.batchSize,
+      });
+      this.models.set(cacheKey, pending);
+      // A failed load must not poison the cache: the next request tries again.
+      pending.catch(() => this.models.delete(cacheKey));
+    }
+    const model = await pending;
+    // `auto` resolved to a concrete variant: a later request naming that variant shares this session.
+    const resolved = `${choice.dir}|${model.info.precision}`;
+    if (!this.models.has(resolved)) this.models.set(resolved, pending);
+    return { model, key: `${model.info.id}:${model.info.precision}`, choice };
+  }
+
+  /**
+   * One open search session per model: it holds the library's compact codes in memory, so repeated
+   * queries skip loading them. Anything that adds embeddings calls `invalidateSearch`.
+   */
+  async searchSession(request: ModelRequest): Promise<{ session: SearchSession; open: OpenModel }> {
+    const open = await this.openModel(request);
+    let pending = this.sessions.get(open.key);
+    if (!pending) {
+      pending = SearchSession.open(this.library('read'), open.model, { modelKey: open.key, warmup: !this.config.oneShot });
+      this.sessions.set(open.key, pending);
+      pending.catch(() => this.sessions.delete(open.key));
+    }
+    return { session: await pending, open };
+  }
+
+  invalidateSearch(): void {
+    this.sessions.clear();
+  }
+
+  keepRun(result: SortResult): void {
+    this.runs.set(result.runId, result);
+    while (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value as number);
+  }
+
+  /** A sort run: kept in memory since it ran, else rebuilt from the library (winning label's score only). */
+  sortRun(runId: number | undefined): SortResult {
+    const library = this.library('read');
+    const id = runId ?? library.latestSortRunId();
+    if (id === undefined) throw new TriagemError('nothing has been sorted yet; run a sort first', 'not-found');
+    const kept = this.runs.get(id);
+    if (kept) return kept;
+    const run = library.sortRun(id);
+    if (!run) throw new TriagemError(`there is no sort run ${id}`, 'not-found');
+    const results: SortedFile[] = [];
+    for (const r of run.results) {
+      for (const file of library.presentFilesByContent(r.contentId)) results.push({ file, label: r.label, score: r.score, scores: { [r.label]: r.score } });
+    }
+    results.sort((a, b) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
+    return { runId: id, labels: run.labels, results, unembedded: [] };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of new Set(this.models.values())) {
+      const model = await pending.catch(() => undefined);
+      await model?.close();
+    }
+    this.models.clear();
+    this.sessions.clear();
+    this.lib?.library.close();
+    this.lib = undefined;
+  }
+}

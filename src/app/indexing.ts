@@ -1,0 +1,63 @@
+// Index use case: choose the model, run the engine's indexer over folders, keep search in step.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { TriagemError } from '../engine/errors.js';
+import { indexFolders as runIndexer, type IndexProgress, type IndexSummary } from '../engine/indexer/indexer.js';
+import { syncCodes } from '../engine/search/code-store.js';
+import type { AppContext } from './context.js';
+import type { ModelRequest } from './model-choice.js';
+import { modelUse, type ModelUse } from './models.js';
+
+export type { IndexProgress, IndexSummary };
+
+export interface IndexInput extends ModelRequest {
+  folders: readonly string[];
+  /** Folders (or files) under the roots to leave out, e.g. a sort destination inside the source. */
+  exclude?: readonly string[];
+  thumbnails?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  /** Told which model runs and why, before the work starts. */
+  onModel?: (use: ModelUse) => void;
+}
+
+export interface IndexOutcome {
+  summary: IndexSummary;
+  modelKey: string;
+  model: ModelUse;
+}
+
+/** Folder typos fail at once, before a model loads (seconds). */
+export function checkFolders(folders: readonly string[]): string[] {
+  return folders.map((folder) => {
+    const abs = path.resolve(folder);
+    if (!fs.existsSync(abs)) throw new TriagemError('folder not found', 'not-found', abs);
+    return abs;
+  });
+}
+
+export async function indexFolders(app: AppContext, input: IndexInput): Promise<IndexOutcome> {
+  const folders = checkFolders(input.folders);
+  const open = await app.openModel(input);
+  const { model, key } = open;
+  input.onModel?.(modelUse(open));
+  const library = app.library('write');
+  try {
+    const summary = await runIndexer({
+      library,
+      model,
+      folders,
+      exclude: input.exclude ? [...input.exclude] : undefined,
+      batchSize: app.config.batchSize,
+      thumbnails: input.thumbnails,
+      signal: input.signal,
+      onProgress: input.onProgress,
+    });
+    // Bring the search codes up to date now, so the first search after a big index answers at once.
+    if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
+    return { summary, modelKey: key, model: modelUse(open) };
+  } finally {
+    app.invalidateSearch();
+  }
+}

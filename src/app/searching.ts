@@ -1,0 +1,34 @@
+// Search use cases: by description, by example, near-duplicates. All read-only: they never write
+// to the library file.
+
+import { findDuplicates as findGroups, DEFAULT_DUPLICATE_THRESHOLD, type DuplicateReport } from '../engine/search/duplicates.js';
+import type { SearchOptions, SearchResponse, TextSearchResponse } from '../engine/search/search.js';
+import type { AppContext } from './context.js';
+import type { ModelRequest } from './model-choice.js';
+import { modelUse, type ModelUse } from './models.js';
+
+export { DEFAULT_DUPLICATE_THRESHOLD };
+export type { SearchOptions, SearchResponse, TextSearchResponse, DuplicateReport };
+
+export async function searchText(app: AppContext, query: string, opts: SearchOptions & ModelRequest = {}): Promise<TextSearchResponse & { model: ModelUse }> {
+  const { session, open } = await app.searchSession({ model: opts.model, precision: opts.precision, texts: [query], locale: opts.locale });
+  return { ...(await session.searchText(query, opts)), model: modelUse(open) };
+}
+
+export async function searchSimilar(app: AppContext, image: string, opts: SearchOptions & ModelRequest = {}) {
+  const { session, open } = await app.searchSession({ model: opts.model, precision: opts.precision, locale: opts.locale });
+  return { ...(await session.searchSimilar(image, opts)), model: modelUse(open) };
+}
+
+export interface DuplicatesInput extends ModelRequest {
+  threshold?: number;
+  /** Also report groups that are only the same bytes at several paths (default true). */
+  exact?: boolean;
+}
+
+export async function findDuplicates(app: AppContext, input: DuplicatesInput = {}): Promise<DuplicateReport & { model: ModelUse; threshold: number }> {
+  const { session, open } = await app.searchSession(input);
+  const threshold = input.threshold ?? DEFAULT_DUPLICATE_THRESHOLD;
+  const report = findGroups(app.library('read'), session.index, { threshold, exact: input.exact ?? true });
+  return { ...report, model: modelUse(open), threshold };
+}

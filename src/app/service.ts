@@ -1,0 +1,307 @@
+// The contract served to the Electron utility process, the browser bridge and tests: one handler per
+// op, each input validated by the contract's schema first, each calling one use case of this layer.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import {
+  contract,
+  parseInput,
+  zodWireError,
+  type EventName,
+  type EventPayload,
+  type FileHit,
+  type OpName,
+  type OpOutput,
+  type OpParsedInput,
+  type OpResult,
+  type WireError,
+} from '../shared/contract.js';
+import type { Unsubscribe } from '../shared/client.js';
+import type { EngineEndpoint, EventListener } from '../shared/rpc.js';
+import { TriagemError, UsageError, errorMessage } from '../engine/errors.js';
+import type { FileRecord } from '../engine/library/library.js';
+import type { DeviceRequest } from '../engine/models/types.js';
+import type { SearchOptions, SearchResponse } from '../engine/search/search.js';
+import { UNSURE_LABEL } from '../engine/sort/labels.js';
+import { AppContext } from './context.js';
+import { indexFolders, type IndexProgress } from './indexing.js';
+import { listModels } from './models.js';
+import { findDuplicates, searchSimilar, searchText } from './searching.js';
+import { exportRun, sortImages, undo } from './sorting.js';
+import { thumbnail, thumbnailBytes } from './thumbnails.js';
+
+export interface EngineServiceOptions {
+  libraryPath: string;
+  modelsDir: string;
+  device: DeviceRequest;
+  /** ONNX Runtime threads per session; default: all cores. */
+  threads?: number;
+  /** The UI language; steers the default model (multilingual for Portuguese). */
+  locale?: string;
+  /** Check every output against the contract too (tests; costs a parse per answer). */
+  checkOutputs?: boolean;
+}
+
+type Handler<K extends OpName> = (input: OpParsedInput<K>) => Promise<OpOutput<K>>;
+export type Handlers = { [K in OpName]: Handler<K> };
+
+export interface EngineService extends EngineEndpoint {
+  readonly options: Readonly<EngineServiceOptions>;
+  /** Cancels a running job, releases models and closes the library. */
+  close(): Promise<void>;
+}
+
+/** Turns anything thrown into the wire's error shape; only TriagemError messages are meant for users as-is. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof TriagemError) return { code: err.code, message: err.message, ...(err.file ? { file: err.file } : {}) };
+  if (err instanceof UsageError) return { code: 'usage', message: err.message };
+  if (err instanceof Error && err.name === 'AbortError') return { code: 'cancelled', message: 'cancelled' };
+  return { code: 'internal', message: errorMessage(err) };
+}
+
+function toHit(f: FileRecord): FileHit {
+  return { contentId: f.contentId, sha256: f.sha256, path: f.path, name: f.name, width: f.width, height: f.height };
+}
+
+function searchOptions(input: OpParsedInput<'search.text'> | OpParsedInput<'search.similar'>): SearchOptions {
+  return { limit: input.limit, filters: input.filters, cutoff: input.cutoff, minScore: input.minScore };
+}
+
+function searchOutput(response: SearchResponse): OpOutput<'search.text'> {
+  return {
+    modelKey: response.modelKey,
+    tookMs: response.tookMs,
+    belowCutoff: response.belowCutoff,
+    considered: response.considered,
+    hits: response.hits.map((h) => ({ ...toHit(h.files[0]), score: h.score, paths: h.paths })),
+  };
+}
+
+/** Progress is for eyes: more than ~10 updates a second only floods IPC and SSE. */
+const PROGRESS_INTERVAL_MS = 100;
+
+interface IndexJob {
+  id: string;
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+export function createEngineService(options: EngineServiceOptions): EngineService {
+  const listeners = new Set<EventListener>();
+  const app = new AppContext({
+    libraryPath: path.resolve(options.libraryPath),
+    modelsDir: options.modelsDir,
+    device: options.device,
+    threads: options.threads,
+    locale: options.locale,
+  });
+  let job: IndexJob | undefined;
+
+  function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    for (const l of listeners) l(event, payload);
+  }
+
+  function progressRelay(jobId: string): (p: IndexProgress) => void {
+    let last = 0;
+    let lastPhase: IndexProgress['phase'] | undefined;
+    let lastCounts = '';
+    return (p) => {
+      const now = Date.now();
+      const counts = `${p.phase}:${p.done}:${p.total}:${p.failed}`;
+      if (counts === lastCounts) return;
+      const final = p.phase === 'index' && p.done === p.total;
+      if (!final && p.phase === lastPhase && now - last < PROGRESS_INTERVAL_MS) return;
+      last = now;
+      lastPhase = p.phase;
+      lastCounts = counts;
+      emit('index.progress', {
+        jobId,
+        phase: p.phase,
+        done: p.done,
+        total: p.total,
+        failed: p.failed,
+        rate: Number.isFinite(p.ratePerSec) ? Math.max(0, p.ratePerSec) : 0,
+        eta: p.etaSec !== null && Number.isFinite(p.etaSec) ? Math.max(0, p.etaSec) : null,
+        ...(p.current ? { current: p.current } : {}),
+      });
+    };
+  }
+
+  const handlers: Handlers = {
+    async 'models.list'() {
+      const list = await listModels(app);
+      return {
+        modelsDir: app.config.modelsDir,
+        current: null,
+        models: list.map((m) => ({
+          id: m.id,
+          dir: m.dir ?? path.join(app.config.modelsDir, m.id),
+          name: m.name,
+          ...(m.description ? { description: m.description } : {}),
+          languages: m.languages,
+          family: m.family ?? null,
+          precisions: m.installed ? m.installedPrecisions : m.availablePrecisions,
+          installed: m.installed,
+          inCatalog: m.inCatalog,
+          isDefault: m.default,
+          ...(m.problem ? { error: m.problem } : {}),
+        })),
+      };
+    },
+
+    async 'library.open'(input) {
+      if (input.path) {
+        if (job) throw new TriagemError('an index job is running; cancel it before switching libraries', 'busy');
+        app.switchLibrary(input.path);
+      }
+      const library = app.library('write');
+      const counts = library.counts();
+      return {
+        path: library.file,
+        files: counts.presentFiles,
+        contents: counts.contents,
+        failures: counts.failures,
+        models: library.listModels().map((m) => ({ key: m.key, dim: m.dim, embedded: m.count })),
+      };
+    },
+
+    async 'index.start'(input) {
+      if (job) throw new TriagemError(`an index job is already running (${job.id})`, 'busy');
+      const jobId = randomUUID();
+      const controller = new AbortController();
+      const started = Date.now();
+      const run = indexFolders(app, {
+        folders: input.folders,
+        model: input.model,
+        precision: input.precision,
+        thumbnails: input.thumbnails,
+        signal: controller.signal,
+        onProgress: progressRelay(jobId),
+      });
+      job = { id: jobId, controller, done: run.catch(() => undefined) };
+      try {
+        const { summary, modelKey } = await run;
+        return {
+          jobId,
+          modelKey,
+          cancelled: summary.cancelled === true || controller.signal.aborted,
+          indexed: summary.indexed,
+          skipped: summary.skipped,
+          unchanged: summary.unchanged,
+          reused: summary.reused,
+          missing: summary.missing ?? 0,
+          failed: summary.failed,
+          durationMs: summary.durationMs,
+        };
+      } catch (err) {
+        // Work done before the cancel is committed batch by batch; the next run picks up from there.
+        if (controller.signal.aborted) {
+          return { jobId, modelKey: '', cancelled: true, indexed: 0, skipped: 0, unchanged: 0, reused: 0, missing: 0, failed: [], durationMs: Date.now() - started };
+        }
+        throw err;
+      } finally {
+        job = undefined;
+      }
+    },
+
+    async 'index.cancel'(input) {
+      if (!job || (input.jobId !== undefined && input.jobId !== job.id)) return { cancelled: false };
+      job.controller.abort();
+      return { cancelled: true };
+    },
+
+    async 'sort.run'(input) {
+      const { result } = await sortImages(app, input);
+      const counts: Record<string, number> = {};
+      for (const label of result.labels) counts[label] = 0;
+      if (input.threshold !== undefined) counts[UNSURE_LABEL] = 0;
+      for (const r of result.results) counts[r.label] = (counts[r.label] ?? 0) + 1;
+      const best = [...result.results].sort((a, b) => b.score - a.score).slice(0, input.limit);
+      return {
+        runId: result.runId,
+        labels: result.labels,
+        counts,
+        total: result.results.length,
+        unembedded: result.unembedded.length,
+        results: best.map((r) => ({ ...toHit(r.file), label: r.label, score: r.score })),
+      };
+    },
+
+    async 'export.run'(input) {
+      const out = await exportRun(app, input);
+      return {
+        runId: out.runId,
+        destination: out.destination,
+        operation: input.operation,
+        journal: out.summary?.journal ?? null,
+        csv: out.csv,
+        done: out.summary?.exported.length ?? 0,
+        skipped: out.summary?.skippedInLabelFolders.length ?? 0,
+        failed: out.summary?.failed ?? [],
+      };
+    },
+
+    async 'export.undo'(input) {
+      const summary = await undo(input.journal);
+      const problems = new Set(summary.problems);
+      return {
+        journal: summary.journal,
+        operation: summary.operation,
+        undone: summary.items.filter((i) => !problems.has(i) && i.outcome !== 'kept' && i.outcome !== 'missing').length,
+        problems: summary.problems.map((p) => ({ from: p.from, to: p.to, outcome: p.outcome, ...(p.detail ? { detail: p.detail } : {}) })),
+      };
+    },
+
+    async 'search.text'(input) {
+      return searchOutput(await searchText(app, input.query, { ...searchOptions(input), model: input.model, precision: input.precision }));
+    },
+
+    async 'search.similar'(input) {
+      return searchOutput(await searchSimilar(app, input.path, { ...searchOptions(input), model: input.model, precision: input.precision }));
+    },
+
+    async 'duplicates.find'(input) {
+      const report = await findDuplicates(app, input);
+      return {
+        groups: report.groups.map((g) => ({ kind: g.kind, similarity: g.similarity, files: g.files.map(toHit) })),
+      };
+    },
+
+    async 'thumbnail.get'(input) {
+      const thumb = await thumbnail(app, input);
+      return { ...thumb, ...(input.bytes ? { base64: (await thumbnailBytes(thumb)).toString('base64') } : {}) };
+    },
+  };
+
+  async function invoke<K extends OpName>(op: K, rawInput: unknown): Promise<OpResult<K>> {
+    const parsed = parseInput(op, rawInput);
+    if (!parsed.ok) return parsed;
+    try {
+      const handler: Handler<K> = handlers[op];
+      const value = await handler(parsed.value);
+      if (options.checkOutputs) {
+        const checked = contract[op].output.safeParse(value);
+        if (!checked.success) return { ok: false, error: { ...zodWireError(`engine answered ${op} with output that breaks the contract`, checked.error), code: 'internal' } };
+      }
+      return { ok: true, value };
+    } catch (err) {
+      return { ok: false, error: toWireError(err) };
+    }
+  }
+
+  return {
+    options,
+    invoke,
+    onEvent(listener): Unsubscribe {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (job) {
+        job.controller.abort();
+        await job.done;
+      }
+      await app.close();
+      listeners.clear();
+    },
+  };
+}
