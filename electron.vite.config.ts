@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import { cspPlugin } from './src/main/security';
 
 // Native addons load .node binaries at run time and must stay in node_modules, never in a bundle.
-const NATIVE = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'sqlite-vec'];
+const NATIVE = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'sqlite-vec', 'usearch', 'tesseract.js'];
 
 export default defineConfig({
   main: {
@@ -34,7 +35,7 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
     base: './',
-    plugins: [react()],
+    plugins: [react(), cspPlugin()],
     build: {
       // Browser mode serves this over HTTP; a minified bundle loads noticeably faster there.
       minify: 'esbuild',

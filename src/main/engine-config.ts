@@ -8,6 +8,7 @@ export const engineInitSchema = z.object({
     libraryPath: z.string().min(1),
     modelsDir: z.string().min(1),
     device: z.enum(DEVICE_REQUESTS),
+    locale: z.string().max(100).optional(),
   }),
 });
 export type EngineInit = z.infer<typeof engineInitSchema>;

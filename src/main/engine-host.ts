@@ -15,7 +15,8 @@ export class EngineHost {
 
   constructor(
     private readonly entry: string,
-    private readonly config: EngineConfig,
+    /** Read at first start (after app ready: the locale is known then). */
+    private readonly config: () => EngineConfig,
   ) {}
 
   /** Spawns the utility process on first use, and again after a crash. */
@@ -23,7 +24,7 @@ export class EngineHost {
     if (this.transport) return this.transport;
     const child = utilityProcess.fork(this.entry, [], { serviceName: 'Triagem engine', stdio: 'inherit' });
     const { port1, port2 } = new MessageChannelMain();
-    const init: EngineInit = { kind: 'init', config: this.config };
+    const init: EngineInit = { kind: 'init', config: this.config() };
     child.postMessage(init, [port1]);
     const transport = portTransport(mainPort(port2));
     transport.onAny((event, payload) => {

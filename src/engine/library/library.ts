@@ -88,6 +88,15 @@ function byPath(a: FileRecord, b: FileRecord): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
+/**
+ * sqlite-vec is a shared library SQLite loads by path. In the packaged app that path points inside
+ * app.asar, which only Electron's own fs can read: the file itself is unpacked beside the archive.
+ */
+function loadVectorExtension(db: Database.Database): void {
+  const file = sqliteVec.getLoadablePath().replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+  db.loadExtension(file);
+}
+
 function vectorBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
@@ -121,7 +130,7 @@ export class Library {
       if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new Error('is a folder, not a library file');
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       db = new Database(abs);
-      sqliteVec.load(db);
+      loadVectorExtension(db);
       db.pragma('journal_mode = WAL');
       // WAL + NORMAL: a crash can lose the last commits but never corrupts the file; each indexing
       // batch is its own transaction, so at most that batch is redone.
