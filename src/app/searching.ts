@@ -3,6 +3,8 @@
 
 import { findDuplicates as findGroups, DEFAULT_DUPLICATE_THRESHOLD, type DuplicateReport } from '../engine/search/duplicates.js';
 import type { SearchOptions, SearchResponse, TextSearchResponse } from '../engine/search/search.js';
+import { LIMITS } from '../shared/contract.js';
+import { TriagemError } from '../engine/errors.js';
 import type { AppContext } from './context.js';
 import type { ModelRequest } from './model-choice.js';
 import { modelUse, type ModelUse } from './models.js';
@@ -11,6 +13,7 @@ export { DEFAULT_DUPLICATE_THRESHOLD };
 export type { SearchOptions, SearchResponse, TextSearchResponse, DuplicateReport };
 
 export async function searchText(app: AppContext, query: string, opts: SearchOptions & ModelRequest = {}): Promise<TextSearchResponse & { model: ModelUse }> {
+  if (query.length > LIMITS.queryChars) throw new TriagemError(`the query is ${query.length} characters long; at most ${LIMITS.queryChars}`, 'bad-query');
   const { session, open } = await app.searchSession({ model: opts.model, precision: opts.precision, texts: [query], locale: opts.locale });
   return { ...(await session.searchText(query, opts)), model: modelUse(open) };
 }

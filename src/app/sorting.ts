@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, errorMessage } from '../engine/errors.js';
+import { LIMITS } from '../shared/contract.js';
 import { resultsCsv } from '../engine/export/csv.js';
 import { exportSorted, recordOutput, type ExportOperation, type ExportSummary } from '../engine/export/export.js';
 import { isInside } from '../engine/export/files.js';
@@ -57,7 +58,14 @@ export function checkSortInput(input: Pick<SortInput, 'labels' | 'templates' | '
   if (input.threshold !== undefined && !(input.threshold >= 0 && input.threshold <= 1)) {
     throw new TriagemError(`threshold must be between 0 and 1, got ${input.threshold}`, 'invalid-labels');
   }
-  if (input.templates?.length) validateTemplates([...input.templates]);
+  if (input.labels.length > LIMITS.labels) throw new TriagemError(`${input.labels.length} labels given; at most ${LIMITS.labels} can be sorted into at once`, 'invalid-labels');
+  const long = input.labels.find((l) => l.length > LIMITS.labelChars);
+  if (long !== undefined) throw new TriagemError(`a label is ${long.length} characters long; at most ${LIMITS.labelChars}`, 'invalid-labels');
+  if (input.templates?.length) {
+    if (input.templates.length > LIMITS.templates) throw new TriagemError(`${input.templates.length} templates given; at most ${LIMITS.templates}`, 'invalid-templates');
+    if (input.templates.some((t) => t.length > LIMITS.templateChars)) throw new TriagemError(`a template is longer than ${LIMITS.templateChars} characters`, 'invalid-templates');
+    validateTemplates([...input.templates]);
+  }
   return normalizeLabels([...input.labels], input.threshold);
 }
 

@@ -1,6 +1,7 @@
 import { UsageError, TriagemError, errorMessage } from '../shared/errors.js';
 import { fileURLToPath } from 'node:url';
 import type { CliIo, CommandEntry } from './command.js';
+import { LIMITS } from '../shared/limits.js';
 import { COMMANDS } from './commands/index.js';
 import { safe } from './format.js';
 
@@ -46,6 +47,13 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (argv[0] === '--version') {
     io.out('0.1.0');
     return 0;
+  }
+  // Checked before any command loads: onnxruntime-node crashes (SIGSEGV) while starting in a process
+  // with a very long command line, so such a run must stop here with a clear message.
+  const length = argv.reduce((sum, a) => sum + a.length + 1, 0);
+  if (length > LIMITS.commandLineChars) {
+    io.err(`triagem: the command line is ${length} characters long; at most ${LIMITS.commandLineChars} are accepted (labels: at most ${LIMITS.labels} of ${LIMITS.labelChars} characters; a query: ${LIMITS.queryChars})`);
+    return 2;
   }
   const found = findCommand(argv);
   if (!found) {

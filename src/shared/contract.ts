@@ -4,6 +4,9 @@
 // it must not import Node modules.
 import { z } from 'zod';
 import { PRECISIONS } from '../engine/models/types.js';
+import { LIMITS } from './limits.js';
+
+export { LIMITS };
 
 const WINDOWS_DRIVE = /^[A-Za-z]:[\\/]/;
 const WINDOWS_UNC = /^\\\\[^\\]+\\[^\\]+/;
@@ -48,11 +51,11 @@ const label = z
   .string()
   .trim()
   .min(1, 'label is empty')
-  .max(200, 'label is longer than 200 characters');
+  .max(LIMITS.labelChars, `label is longer than ${LIMITS.labelChars} characters`);
 const template = z
   .string()
   .min(1)
-  .max(300)
+  .max(LIMITS.templateChars)
   .refine((t) => t.includes('{}'), 'template must hold "{}" where the label goes');
 
 const modelChoice = {
@@ -87,7 +90,7 @@ const searchFilters = z
     takenAfter: z.number().int().optional(),
     takenBefore: z.number().int().optional(),
     camera: z.string().min(1).max(200).optional(),
-    tags: z.array(z.string().min(1).max(200)).max(50).optional(),
+    tags: z.array(z.string().min(1).max(LIMITS.tagChars)).max(50).optional(),
     /** Only contents a sort run put under this label. */
     label: z.string().trim().min(1).max(200).optional(),
     /** The sort run for `label`; default: the latest run that has it. */
@@ -193,8 +196,8 @@ export const contract = {
   'sort.run': {
     input: z
       .object({
-        labels: z.array(label).min(1, 'give at least one label').max(200),
-        templates: z.array(template).min(1).max(50).optional(),
+        labels: z.array(label).min(1, 'give at least one label').max(LIMITS.labels),
+        templates: z.array(template).min(1).max(LIMITS.templates).optional(),
         threshold: z.number().min(0).max(1).optional(),
         ...modelChoice,
         /** How many per-file results to send back (counts always cover everything). */
@@ -248,7 +251,7 @@ export const contract = {
   'search.text': {
     input: z
       .object({
-        query: z.string().trim().min(1, 'query is empty').max(1000),
+        query: z.string().trim().min(1, 'query is empty').max(LIMITS.queryChars),
         ...searchTuning,
         ...modelChoice,
       })
