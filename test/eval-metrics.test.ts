@@ -175,6 +175,10 @@ describe('threshold sweep', () => {
 
   it('roundBetween picks the shortest decimal that still splits the two scores', () => {
     expect(roundBetween(0.5, 0.6)).toBe(0.6);
+    // Several one-digit choices: the one nearest the middle of the gap.
+    expect(roundBetween(0.3, 0.6)).toBe(0.5);
+    expect(roundBetween(0.1, 0.9)).toBe(0.5);
+    expect(roundBetween(0.28, 0.29)).toBe(0.29);
     expect(roundBetween(0.52, 0.5399)).toBe(0.53);
     expect(roundBetween(0.12344, 0.12346)).toBe(0.12345);
   });

@@ -9,6 +9,8 @@ import { searchCommand } from './search.js';
 import { similarCommand } from './similar.js';
 import { duplicatesCommand } from './duplicates.js';
 import { tagCommand } from './tag.js';
+import { evalCommand } from './eval.js';
+import { agreementCommand } from './agreement.js';
 
 // Each command lives in its own module; add one line here per command.
 export const COMMANDS: Command[] = [
@@ -24,4 +26,6 @@ export const COMMANDS: Command[] = [
   similarCommand,
   duplicatesCommand,
   tagCommand,
+  evalCommand,
+  agreementCommand,
 ];

@@ -1,6 +1,6 @@
 import { TriagemError } from '../errors.js';
 import { cohensKappa, kappaBand } from './metrics.js';
-import type { LabelProblem, LabelSet } from './truth.js';
+import { readLabels, type LabelProblem, type LabelSet } from './truth.js';
 
 export interface Disagreement {
   path: string;
@@ -92,4 +92,9 @@ export function compareAnnotations(a: LabelSet, b: LabelSet): AgreementReport {
     only_in_b: onlyInB.sort(byPath),
     problems: [...a.problems, ...b.problems],
   };
+}
+
+/** `triagem agreement`: two label sources (CSV files or folder trees) compared. */
+export function agreementBetween(a: string, b: string): AgreementReport {
+  return compareAnnotations(readLabels(a, 'annotations'), readLabels(b, 'annotations'));
 }

@@ -99,15 +99,22 @@ export function thresholdSweep(outcomes: readonly ScoredOutcome[], targetPrecisi
 }
 
 /**
- * The shortest decimal in (below, upTo]: the threshold a person would type, which still keeps every
- * image scoring `upTo` and drops every image scoring `below`.
+ * The shortest decimal in (below, upTo] — the threshold a person would type, which still keeps every
+ * image scoring `upTo` and drops every image scoring `below`. Of several equally short ones, the one
+ * nearest the middle of the gap (ties upward), so unseen images scoring near either edge are treated
+ * alike.
  */
 export function roundBetween(below: number, upTo: number): number {
+  const mid = (below + upTo) / 2;
   for (let digits = 1; digits <= 12; digits++) {
     const scale = 10 ** digits;
-    const candidate = Math.floor(below * scale) / scale + 1 / scale;
-    const rounded = Number(candidate.toFixed(digits));
-    if (rounded > below && rounded <= upTo) return rounded;
+    // The epsilon absorbs products such as 0.29 × 100 = 28.999999999999996.
+    const lo = Math.floor(below * scale + 1e-9) + 1;
+    const hi = Math.floor(upTo * scale + 1e-9);
+    if (lo > hi) continue;
+    const pick = Math.min(hi, Math.max(lo, Math.round(mid * scale)));
+    const value = Number((pick / scale).toFixed(digits));
+    if (value > below && value <= upTo) return value;
   }
   return upTo;
 }
