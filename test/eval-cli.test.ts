@@ -257,6 +257,19 @@ describe('triagem agreement', () => {
     expect(r.err).toBe(`1 file(s) only in a:\n  ${path.join(dir, '9.jpg')}\n1 file(s) only in b:\n  ${path.join(dir, '8.jpg')}`);
   });
 
+  it('compares a folder tree with a CSV, and single-label agreement has no kappa', async () => {
+    write('ag2/pastas/meme/1.jpg', 'x');
+    write('ag2/pastas/meme/2.jpg', 'x');
+    const csv = write('ag2/b.csv', 'pastas/meme/1.jpg,meme\npastas/meme/2.jpg,meme\n');
+    const r = await runCli(['agreement', path.join(work, 'ag2/pastas'), csv, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out);
+    expect(json).toMatchObject({ n: 2, observed_agreement: 1, kappa: null, kappa_band: null, disagreements: [] });
+    expect(json.kappa_note).toMatch(/undefined/);
+    const table = await runCli(['agreement', path.join(work, 'ag2/pastas'), csv]);
+    expect(table.out).toContain("Cohen's kappa: — (both sides gave every image the same single label");
+  });
+
   it('one file, or files with nothing in common: exit 2 and exit 1', async () => {
     expect((await runCli(['agreement', a])).code).toBe(2);
     const other = write('ag/outro.csv', 'x.jpg,meme\n');

@@ -104,6 +104,20 @@ describe('evaluate: CSV ground truth and what cannot be scored', () => {
     expect(report.labels).toEqual(['dia', 'noite', 'vermelho']);
   });
 
+  it('with a sort threshold, unsure images count as wrong while the sweep still sees their best label', async () => {
+    const plain = await evaluate({ truth: truthDir, library, model });
+    const cut = await evaluate({ truth: truthDir, library, model, threshold: 0.505 });
+    const unsure = cut.labels.reduce((s, l) => s + (cut.confusion[l].unsure ?? 0), 0);
+    expect(unsure).toBeGreaterThan(0);
+    expect(cut.columns).toEqual(['dia', 'noite', 'unsure']);
+    // Only the diagonal counts: an image sent to unsure is wrong even when its best label was right.
+    expect(cut.accuracy).toBe(cut.labels.reduce((s, l) => s + cut.confusion[l][l], 0) / 40);
+    expect(cut.accuracy).toBeLessThanOrEqual(plain.accuracy);
+    for (const l of cut.labels) expect(cut.per_label[l].support).toBe(plain.per_label[l].support);
+    // The curve is drawn from the best label and its score, so it is the same with or without the cut.
+    expect(cut.sweep!.points).toEqual(plain.sweep!.points);
+  });
+
   it('without predictions and without a model it says what is needed', async () => {
     await expect(evaluate({ truth: truthDir })).rejects.toThrow(/needs a model and a library/);
   });
