@@ -56,6 +56,17 @@ export {
   type ModelUse,
   type VerifyResult,
 } from './models.js';
+export {
+  DEFAULT_TARGET_PRECISION,
+  agreement,
+  evaluateLabels,
+  kappaBand,
+  type AgreementReport,
+  type EvaluationInput,
+  type EvaluationReport,
+  type EvaluationSide,
+  type LabelExample,
+} from './evaluation.js';
 export { createEngineService, type EngineService, type EngineServiceOptions } from './service.js';
 
 // The vocabulary the doors parse user input into.

@@ -31,8 +31,14 @@ export function scoreMatrix(
   labels: LabelMatrix,
   scoring: Scoring,
 ): Float32Array {
-  const out = cosineMatrix(images, rows, labels);
-  const count = labels.count;
+  return applyScoring(cosineMatrix(images, rows, labels), labels.count, scoring);
+}
+
+/**
+ * The model family's scoring rule applied in place to a `count`-wide matrix of cosines (or of
+ * cosine-scale blends, as few-shot labels make): softmax or sigmoid of `cos × scale + bias`.
+ */
+export function applyScoring(out: Float32Array, count: number, scoring: Scoring): Float32Array {
   const scale = scoring.logitScale;
   const bias = scoring.logitBias;
   if (scoring.kind === 'sigmoid') {

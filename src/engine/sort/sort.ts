@@ -1,3 +1,5 @@
+import { fitExamples, type FewShotReport, type LabelExample } from '../eval/examples.js';
+import { blendedScores } from '../eval/few-shot.js';
 import type { FileRecord, Library } from '../library/library.js';
 import type { ClipModel } from '../models/types.js';
 import { encodeLabels } from './label-embeddings.js';
@@ -16,6 +18,11 @@ export interface SortOptions {
   contentIds?: number[];
   /** Exactly these files (already listed by the caller, e.g. one folder); overrides `contentIds`. */
   files?: readonly FileRecord[];
+  /**
+   * Images confirmed as examples of the labels. With any, each label becomes its text prompt plus
+   * its example images (see eval/few-shot.ts); without, scoring is plain zero-shot.
+   */
+  examples?: readonly LabelExample[];
 }
 
 export interface SortedFile {
@@ -33,6 +40,10 @@ export interface SortResult {
   results: SortedFile[];
   /** Present files asked for whose content has no embedding for this model yet (index them first). */
   unembedded: FileRecord[];
+  /** Present when `examples` were given: how they were used and which were skipped. */
+  fewShot?: FewShotReport;
+  /** Contents used as examples (an evaluation leaves them out: they are not held out). */
+  exampleContentIds?: number[];
 }
 
 /**
@@ -61,7 +72,13 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
         library.loadEmbeddings(key, subset ? contentIds : undefined);
   const rows = matrix.contentIds.length;
   const count = labels.length;
-  const scores = scoreMatrix(matrix.data, rows, labelMatrix(textEmbeddings), model.info.scoring);
+  const text = labelMatrix(textEmbeddings);
+  const scoring = model.info.scoring;
+  const fewShot =
+    opts.examples && opts.examples.length > 0
+      ? fitExamples({ library, modelKey: key, labels, text, scoring, examples: opts.examples })
+      : undefined;
+  const scores = fewShot ? blendedScores(fewShot.adapter, matrix.data, rows, text, scoring) : scoreMatrix(matrix.data, rows, text, scoring);
 
   const rowOf = new Map<number, number>();
   for (let r = 0; r < rows; r++) rowOf.set(matrix.contentIds[r], r);
@@ -90,7 +107,8 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
   }
 
   const runId = persistRun(library, key, labels, threshold, perContent);
-  return { runId, labels, results, unembedded };
+  if (!fewShot) return { runId, labels, results, unembedded };
+  return { runId, labels, results, unembedded, fewShot: fewShot.report, exampleContentIds: fewShot.contentIds };
 }
 
 function persistRun(
