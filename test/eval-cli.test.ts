@@ -278,3 +278,26 @@ describe('triagem agreement', () => {
     expect(r.err).toMatch(/no file is labelled in both/);
   });
 });
+
+describe('triagem sort --examples (few-shot labels)', () => {
+  it('sorts day/night photos the text alone cannot tell apart, from a few examples per label', async () => {
+    const root = tempDir('sort-examples');
+    const modelsDir = path.join(root, 'models');
+    fs.cpSync(await colourModelDir(), path.join(modelsDir, 'clip-vit-b32'), { recursive: true });
+    const truth = await writeDayNightTree(path.join(root, 'fotos'), 15, 21);
+    await writeDayNightTree(path.join(root, 'exemplos'), 5, 22);
+    const common = ['--source', path.join(root, 'fotos'), '--labels', 'dia, noite', '--library', path.join(root, 'lib.sqlite'), '--models-dir', modelsDir, '--json'];
+    const score = (out: string) => {
+      const results = JSON.parse(out).results as { path: string; label: string }[];
+      expect(results).toHaveLength(30);
+      return results.filter((r) => truth[r.path] === r.label).length / results.length;
+    };
+    const zero = await runCli(['sort', ...common]);
+    expect(zero.code).toBe(0);
+    const few = await runCli(['sort', ...common, '--examples', path.join(root, 'exemplos')]);
+    expect(few.code).toBe(0);
+    expect(score(zero.out)).toBeLessThanOrEqual(0.7);
+    expect(score(few.out)).toBeGreaterThanOrEqual(0.9);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+});

@@ -14,6 +14,7 @@ import type { FileRecord } from '../engine/library/library.js';
 import { UNSURE_LABEL, normalizeLabels } from '../engine/sort/labels.js';
 import { sortLibrary, type SortResult, type SortedFile } from '../engine/sort/sort.js';
 import { validateTemplates } from '../engine/sort/templates.js';
+import { examplesFromTree, type LabelExample } from '../engine/eval/examples.js';
 import type { AppContext } from './context.js';
 import { indexFolders, type IndexProgress } from './indexing.js';
 import type { ModelRequest } from './model-choice.js';
@@ -38,6 +39,11 @@ export interface SortInput extends ModelRequest {
   source?: string;
   /** Paths never sorted (what earlier exports wrote). */
   exclude?: readonly string[];
+  /**
+   * Confirmed examples: a folder with one subfolder per label (indexed first), or (content id or
+   * path, label) pairs. Each label then scores as its text plus its examples (few-shot).
+   */
+  examples?: string | readonly LabelExample[];
   signal?: AbortSignal;
   onIndexProgress?: (p: IndexProgress) => void;
   /** Told which model runs and why, before the work starts. */
@@ -88,7 +94,9 @@ export function exportedAreas(labels: readonly string[], destination: string | u
 /** Sorts the library (or one folder of it, indexed first) into labels; the run is kept for export. */
 export async function sortImages(app: AppContext, input: SortInput): Promise<SortOutcome> {
   const labels = checkSortInput(input);
-  const excluded = input.exclude ?? [];
+  const examplesDir = typeof input.examples === 'string' ? path.resolve(input.examples) : undefined;
+  // Examples are what the user already sorted by hand: they are not sorted (or exported) again.
+  const excluded = [...(input.exclude ?? []), ...(examplesDir ? [examplesDir] : [])];
   const failed = new Map<string, Failure>();
   let files: FileRecord[];
   let indexed: SortOutcome['indexed'];
@@ -118,8 +126,18 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
       .listFiles({ present: true })
       .filter((f) => !insideAny(f.path, excluded));
   }
+  let examples: readonly LabelExample[] | undefined;
+  if (examplesDir !== undefined) {
+    const run = await indexFolders(app, { ...request, folders: [examplesDir], signal: input.signal, onProgress: input.onIndexProgress });
+    for (const f of run.summary.failed) failed.set(f.path, { path: f.path, error: `example not usable: ${f.error}` });
+    const tree = examplesFromTree(examplesDir);
+    for (const p of tree.problems) failed.set(p.file, { path: p.file, error: p.message });
+    examples = tree.examples;
+  } else if (input.examples !== undefined && typeof input.examples !== 'string') {
+    examples = input.examples;
+  }
   const open = await app.openModel(request);
-  if (input.source === undefined) input.onModel?.(modelUse(open));
+  if (input.source === undefined && examplesDir === undefined) input.onModel?.(modelUse(open));
   const result = await sortLibrary({
     library: app.library('write'),
     model: open.model,
@@ -127,6 +145,7 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
     templates: input.templates ? [...input.templates] : undefined,
     threshold: input.threshold,
     files,
+    examples,
   });
   for (const f of result.unembedded) {
     failed.set(f.path, { path: f.path, error: `not indexed with ${open.key}; run \`triagem index\` on its folder` });

@@ -28,6 +28,7 @@ const OPTIONS = {
   templates: { type: 'string' },
   operation: { type: 'string' },
   threshold: { type: 'string' },
+  examples: { type: 'string' },
   // Smart Image Sorter spells these with underscores; the dashed forms are accepted too.
   output_file: { type: 'string' },
   'output-file': { type: 'string' },
@@ -57,6 +58,10 @@ again with other labels only encodes the label texts.
                          only after its copy verified by sha256. Every copy/move writes a journal
                          <destination>/.triagem-journal-<time>.jsonl; \`triagem undo <journal>\` reverts it
   --threshold <0..1>     images whose best score is below it go to "${UNSURE_LABEL}"
+  --examples <folder>    confirmed examples, one subfolder per label (e.g. <folder>/meme/*.jpg):
+                         each label becomes its text plus its examples (few-shot), which helps
+                         labels the model reads poorly. A few per label are enough; with one per
+                         label, or when they do not help on their own examples, the text alone is used
   --output_file <csv>    results CSV (UTF-8, RFC 4180): image_name,label,score,path,sha256, then
                          score:<label> per label. Default: <destination>/${RESULTS_CSV} (numbered if
                          taken) when there is a destination, else printed to stdout (unless --json).
@@ -125,6 +130,7 @@ function plan(values: ReturnType<typeof parse<typeof OPTIONS>>['values']) {
       source: values.source !== undefined ? path.resolve(values.source) : undefined,
       destination: values.destination !== undefined ? path.resolve(values.destination) : undefined,
       csvPath: values.output_file ?? values['output-file'],
+      examples: values.examples !== undefined ? path.resolve(values.examples) : undefined,
     };
   } catch (err) {
     if (err instanceof TriagemError) throw new UsageError(err.message);
@@ -154,6 +160,7 @@ export const sortCommand: Command = {
             destination: p.destination,
             operation: p.operation,
             csvPath: p.csvPath,
+            examples: p.examples,
             signal: stop.signal,
             onModel: (use) => reportModel(io, use, verbose),
             onIndexProgress: (ip) => progress.update(formatIndexProgress(ip)),
@@ -217,6 +224,11 @@ export const sortCommand: Command = {
           lines.push(`journal: ${safe(summary.journal)}  (revert with: triagem undo "${safe(summary.journal)}")`);
         }
         if (csvPath !== undefined) lines.push(`results: ${safe(csvPath)}`);
+        const few = result.fewShot;
+        if (few) {
+          const shots = Object.entries(few.shots).map(([l, n]) => `${safe(l)} ${n}`).join(', ');
+          lines.push(few.used ? `few-shot: examples ${shots}; blend ${few.blend} chosen by leave-one-out on them` : `few-shot: examples ${shots} did not beat the text alone; sorted by the text${few.note ? ` (${safe(few.note)})` : ''}`);
+        }
         if (!values.json) summaryOut(lines.join('\n'));
         if (failed.length > 0 && !values.json) {
           io.err(`${failed.length} file(s) not sorted:\n${failed.map((f) => `  ${safe(f.path)}: ${safe(f.error)}`).join('\n')}`);
