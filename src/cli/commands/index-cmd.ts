@@ -5,6 +5,7 @@ import { syncCodes } from '../../engine/search/code-store.js';
 import { indexFolders, type IndexProgress, type IndexSummary } from '../../engine/indexer/indexer.js';
 import { Library } from '../../engine/library/library.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
+import { formatDuration } from '../../engine/util/format.js';
 import { COMMON_OPTIONS, intOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
 
@@ -34,14 +35,6 @@ picks up where it stopped. Your files are only read, never changed.
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
 decode it. Other files are skipped and counted.
 Exit codes: 0 done (files that could not be read are listed, not fatal), 1 fatal error, 2 usage error.`;
-
-export function formatDuration(sec: number): string {
-  if (!Number.isFinite(sec)) return '?';
-  const s = Math.max(0, Math.round(sec));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 export function formatIndexProgress(p: IndexProgress): string {
   if (p.phase === 'scan') return `scanning… ${p.done} files found`;

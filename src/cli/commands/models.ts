@@ -2,6 +2,7 @@ import { UsageError } from '../../engine/errors.js';
 import { ModelManager, type DownloadProgress, type ModelListEntry } from '../../engine/models/manager.js';
 import { PRECISIONS, type Precision } from '../../engine/models/types.js';
 import { resolveModelsDir } from '../../engine/paths.js';
+import { formatBytes, formatDuration } from '../../engine/util/format.js';
 import { parse, type CliIo, type Command, type OptionSpec } from '../command.js';
 
 const BASE_OPTIONS = {
@@ -22,21 +23,6 @@ function onePositional(positionals: string[], what: string): string {
 
 function printJson(io: CliIo, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
 export function formatProgress(p: DownloadProgress): string {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { TriagemError, UsageError, errorMessage } from '../../engine/errors.js';
 import { resultsCsv } from '../../engine/export/csv.js';
 import { exportSorted, recordOutput, type ExportSummary } from '../../engine/export/export.js';
-import { isInside } from '../../engine/export/files.js';
+import { isInside } from '../../engine/util/fs.js';
 import { labelFolders, numberedName } from '../../engine/export/names.js';
 import { indexFolders, type IndexProgress } from '../../engine/indexer/indexer.js';
 import { Library, type FileRecord } from '../../engine/library/library.js';
