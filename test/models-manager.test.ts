@@ -213,7 +213,7 @@ describe('download', () => {
     const outcomes = [a.status, b.status].sort();
     expect(outcomes).toEqual(['fulfilled', 'rejected']);
     const rejected = [a, b].find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(String(rejected.reason)).toMatch(/already being downloaded by process/);
+    expect(String(rejected.reason)).toMatch(/already being downloaded by another run/);
     expect((await mm.verify(ID)).ok).toBe(true);
   });
 

@@ -7,7 +7,7 @@ import { TriagemError, errorMessage } from '../engine/errors.js';
 import { LIMITS } from '../shared/contract.js';
 import { resultsCsv } from '../engine/export/csv.js';
 import { exportSorted, recordOutput, type ExportOperation, type ExportSummary } from '../engine/export/export.js';
-import { isInside } from '../engine/export/files.js';
+import { isInside } from '../engine/util/fs.js';
 import { labelFolders, numberedName } from '../engine/export/names.js';
 import { undoExport, type UndoSummary } from '../engine/export/undo.js';
 import type { FileRecord } from '../engine/library/library.js';

@@ -6,6 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { isInside } from '../engine/util/fs.js';
 import { INVALID_INPUT, isOpName, sha256 as sha256Schema, type WireError } from '../shared/contract.js';
 import type { EngineEndpoint } from '../shared/rpc.js';
 
@@ -98,12 +99,6 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-/** `inner` is `outer` or below it, after resolving `.`/`..` (symlinks are not followed out: we only serve our own build). */
-function isInside(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 const NOT_BUILT_PAGE = `<!doctype html><meta charset="utf-8"><title>Triagem</title>

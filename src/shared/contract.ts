@@ -3,7 +3,7 @@
 // them all and a type error in one is a type error everywhere. This module runs in the renderer too:
 // it must not import Node modules.
 import { z } from 'zod';
-import { PRECISIONS } from '../engine/models/types.js';
+import { MODEL_FAMILIES, PRECISIONS } from '../engine/models/types.js';
 import { LIMITS } from './limits.js';
 
 export { LIMITS };
@@ -125,7 +125,7 @@ const modelEntry = z.object({
   name: z.string(),
   description: z.string().optional(),
   languages: z.array(z.string()),
-  family: z.enum(['clip', 'siglip', 'siglip2']).nullable(),
+  family: z.enum(MODEL_FAMILIES).nullable(),
   precisions: z.array(z.string()),
   installed: z.boolean(),
   inCatalog: z.boolean(),

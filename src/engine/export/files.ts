@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { sha256File, sha256Handle } from '../util/hash.js';
 import { numberedName } from './names.js';
+
+// The file helpers every part of the engine shares, re-exported for the export modules.
+export { exists, isInside } from '../util/fs.js';
+export { sha256File } from '../util/hash.js';
 
 const CHUNK = 1 << 20;
 
@@ -73,34 +78,13 @@ export async function copyInto(source: string, target: fsp.FileHandle, durable =
     let readBackSha256: string | undefined;
     if (durable) {
       await target.sync();
-      readBackSha256 = await hashHandle(target);
+      readBackSha256 = await sha256Handle(target);
     }
     await target.utimes(st.atimeMs / 1000, st.mtimeMs / 1000);
     if (durable) await target.sync();
     return { sha256: hash.digest('hex'), readBackSha256, size, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs };
   } finally {
     await src.close();
-  }
-}
-
-async function hashHandle(handle: fsp.FileHandle): Promise<string> {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  for (let pos = 0; ; ) {
-    const { bytesRead } = await handle.read(buf, 0, CHUNK, pos);
-    if (bytesRead === 0) break;
-    hash.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
-  }
-  return hash.digest('hex');
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const handle = await fsp.open(file, 'r');
-  try {
-    return await hashHandle(handle);
-  } finally {
-    await handle.close();
   }
 }
 
@@ -149,20 +133,4 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
-}
-
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.lstat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-/** True when `inner` is `outer` or lies below it. */
-export function isInside(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

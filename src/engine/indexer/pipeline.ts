@@ -82,3 +82,43 @@ export class Slots {
   }
 }
 
+
+/**
+ * `count` workers that take `items` in order, one at a time each, until all are taken or `stopped()`.
+ * An item's error goes to `onError` and the worker goes on to the next.
+ */
+export async function workThrough<T>(
+  items: readonly T[],
+  count: number,
+  fn: (item: T) => Promise<void>,
+  opts: { stopped: () => boolean; onError: (err: unknown) => void },
+): Promise<void> {
+  let cursor = 0;
+  const worker = async () => {
+    while (!opts.stopped() && cursor < items.length) {
+      const item = items[cursor++];
+      try {
+        await fn(item);
+      } catch (err) {
+        opts.onError(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(count, items.length) }, worker));
+}
+
+/** `count` workers that serve `queue` until it ends; an item's error goes to `onError`. */
+export async function serveQueue<T>(queue: AsyncQueue<T>, count: number, fn: (item: T) => Promise<void>, onError: (err: unknown) => void): Promise<void> {
+  const worker = async () => {
+    for (;;) {
+      const item = await queue.take();
+      if (item === undefined) return;
+      try {
+        await fn(item);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: count }, worker));
+}

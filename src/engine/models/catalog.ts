@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { TriagemError } from '../errors.js';
 import { resourcesDir } from '../paths.js';
-import { PRECISIONS, type Precision, type Scoring } from './types.js';
+import { CONCRETE_PRECISIONS, MODEL_FAMILIES, MODEL_LAYOUTS, type ConcretePrecision, type Scoring } from './types.js';
 
 /** Model ids become folder names: lowercase, no path separators, never hidden. */
 export const MODEL_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -33,8 +33,9 @@ export const scoringSchema = z.object({
   logitBias: z.number(),
 }) satisfies z.ZodType<Scoring>;
 
-type ConcretePrecision = Exclude<Precision, 'auto'>;
-const precisionSchema = z.enum(PRECISIONS.filter((p): p is ConcretePrecision => p !== 'auto') as [ConcretePrecision, ...ConcretePrecision[]]);
+export const precisionSchema = z.enum(CONCRETE_PRECISIONS);
+export const familySchema = z.enum(MODEL_FAMILIES);
+export const layoutSchema = z.enum(MODEL_LAYOUTS);
 
 export const catalogEntrySchema = z
   .object({
@@ -42,8 +43,8 @@ export const catalogEntrySchema = z
     name: z.string().min(1),
     description: z.string().min(1),
     languages: z.array(z.string().min(1)).min(1),
-    family: z.enum(['clip', 'siglip', 'siglip2']),
-    layout: z.enum(['xenova', 'immich']),
+    family: familySchema,
+    layout: layoutSchema,
     repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be owner/name'),
     /** A commit, never a branch: what we verified is what gets downloaded. */
     revision: z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-hex commit'),

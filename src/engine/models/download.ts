@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { TriagemError, errorMessage } from '../errors.js';
+import { hashFileInto } from '../util/hash.js';
 import type { CatalogFile } from './catalog.js';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -184,26 +185,11 @@ async function fileSize(p: string): Promise<number> {
   }
 }
 
-async function hashFile(p: string, algorithm: 'sha256', hash = crypto.createHash(algorithm)): Promise<crypto.Hash> {
-  await pipeline(fs.createReadStream(p), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) hash.update(chunk);
-  });
-  return hash;
-}
-
-export async function sha256File(p: string): Promise<string> {
-  return (await hashFile(p, 'sha256')).digest('hex');
-}
-
 /** The id git gives a blob: SHA-1 over "blob <size>\0" + content. The Hub's ETag for small files. */
 export async function gitBlobSha1File(p: string): Promise<string> {
   const size = (await fsp.stat(p)).size;
-  const hash = crypto.createHash('sha1');
-  hash.update(`blob ${size}\0`);
-  await pipeline(fs.createReadStream(p), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) hash.update(chunk);
-  });
-  return hash.digest('hex');
+  const hash = crypto.createHash('sha1').update(`blob ${size}\0`);
+  return (await hashFileInto(p, hash)).digest('hex');
 }
 
 interface Attempt {
@@ -305,7 +291,7 @@ async function oneAttempt(opts: DownloadOptions, signal: AbortSignal, idleTimeou
 
   try {
     // The kept bytes are hashed before the connection opens, so a slow disk cannot stall the stream.
-    let hash = have > 0 ? await hashFile(partPath, 'sha256') : crypto.createHash('sha256');
+    let hash = have > 0 ? await hashFileInto(partPath, crypto.createHash('sha256')) : crypto.createHash('sha256');
     armIdle();
     const attempt = await openBody(opts, have, file.size, combined);
     checkAgainstPin(file, attempt.info);
@@ -430,31 +416,4 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadedFil
     'network',
     opts.file.path,
   );
-}
-
-/** Bytes per second over a sliding window, so the rate follows the connection rather than the whole run. */
-export class RateMeter {
-  private samples: { t: number; bytes: number }[] = [];
-  private received = 0;
-
-  constructor(
-    private readonly windowMs = 5000,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
-
-  add(bytes: number): void {
-    this.received += bytes;
-    const t = this.now();
-    this.samples.push({ t, bytes: this.received });
-    while (this.samples.length > 2 && t - this.samples[1].t > this.windowMs) this.samples.shift();
-  }
-
-  /** Bytes per second; 0 until two samples exist. */
-  rate(): number {
-    if (this.samples.length < 2) return 0;
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    const dt = (last.t - first.t) / 1000;
-    return dt > 0 ? (last.bytes - first.bytes) / dt : 0;
-  }
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, errorMessage } from '../errors.js';
-import type { ImageSpec, ModelFamily, ModelLayout, Precision, Scoring, TextSpec } from './types.js';
+import { MODEL_FAMILIES, isModelFamily, type ConcretePrecision, type ImageSpec, type ModelFamily, type ModelLayout, type Precision, type Scoring, type TextSpec } from './types.js';
 
 /** What a model folder declares about itself, read from its config files only (no ONNX session yet). */
 export interface ModelFolderSpec {
@@ -22,7 +22,8 @@ export interface ModelFolderSpec {
   manifest: ModelManifestLite | null;
 }
 
-export type ConcretePrecision = Exclude<Precision, 'auto'>;
+// Re-exported: validate.ts and older importers take the type from here.
+export type { ConcretePrecision };
 
 export interface ModelManifestLite {
   id?: string;
@@ -126,11 +127,10 @@ function readXenova(dir: string, manifest: ModelManifestLite | null): ModelFolde
   const configFile = path.join(dir, 'config.json');
   const config = readJson(configFile);
   const modelType = str(config.model_type);
-  let family: ModelFamily;
-  if (modelType === 'clip') family = 'clip';
-  else if (modelType === 'siglip') family = 'siglip';
-  else if (modelType === 'siglip2') family = 'siglip2';
-  else throw new TriagemError(`unsupported model_type "${modelType ?? '(none)'}": expected clip, siglip or siglip2`, 'unsupported-model', configFile);
+  if (!isModelFamily(modelType)) {
+    throw new TriagemError(`unsupported model_type "${modelType ?? '(none)'}": expected ${MODEL_FAMILIES.join(', ')}`, 'unsupported-model', configFile);
+  }
+  let family: ModelFamily = modelType;
 
   const vision = graphVariants(dir, 'vision_model');
   const text = graphVariants(dir, 'text_model');

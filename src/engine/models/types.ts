@@ -13,12 +13,28 @@ export interface DeviceReport {
   fallbackReason?: string;
 }
 
-/** Weight variants, named as transformers.js names its dtype suffixes. */
-export const PRECISIONS = ['auto', 'fp32', 'fp16', 'quantized', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+// The model vocabulary, declared once: the catalog, manifests, folder layouts and the app contract
+// all take their enums from these lists.
+
+/** Weight variants a folder can hold, named as transformers.js names its dtype suffixes. */
+export const CONCRETE_PRECISIONS = ['fp32', 'fp16', 'quantized', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+export type ConcretePrecision = (typeof CONCRETE_PRECISIONS)[number];
+
+/** What a user may ask for: a concrete variant, or `auto` (the fastest one installed). */
+export const PRECISIONS = ['auto', ...CONCRETE_PRECISIONS] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
-export type ModelFamily = 'clip' | 'siglip' | 'siglip2';
-export type ModelLayout = 'xenova' | 'immich';
+/** Model families: they differ in preprocessing, tokenizer handling and scoring (softmax vs sigmoid). */
+export const MODEL_FAMILIES = ['clip', 'siglip', 'siglip2'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+export function isModelFamily(value: unknown): value is ModelFamily {
+  return (MODEL_FAMILIES as readonly unknown[]).includes(value);
+}
+
+/** On-disk arrangements of a model folder: transformers.js (`onnx/…`) or Immich (`visual/`, `textual/`). */
+export const MODEL_LAYOUTS = ['xenova', 'immich'] as const;
+export type ModelLayout = (typeof MODEL_LAYOUTS)[number];
 
 export interface ImageSpec {
   /** Square model input side, e.g. 224. */
@@ -58,7 +74,7 @@ export interface ModelInfo {
   family: ModelFamily;
   layout: ModelLayout;
   dim: number;
-  precision: Exclude<Precision, 'auto'>;
+  precision: ConcretePrecision;
   files: { vision: string; text: string };
   image: ImageSpec;
   text: TextSpec;
