@@ -7,6 +7,8 @@ import { Library } from '../../engine/library/library.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
 import { COMMON_OPTIONS, intOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
+import type { OcrProgress } from '../../engine/ocr/stage.js';
+import { checkOcrValues, formatOcrProgress, OCR_INDEX_OPTIONS, OCR_INDEX_USAGE, ocrPlan, ocrSummaryJson, ocrSummaryText, runOcr } from '../ocr-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -14,6 +16,7 @@ const OPTIONS = {
   // Smart Image Sorter spells it with an underscore; the dashed form is accepted too.
   batch_size: { type: 'string' },
   'batch-size': { type: 'string' },
+  ...OCR_INDEX_OPTIONS,
 } as const;
 
 const USAGE = `triagem index <folder>... [options]
@@ -28,7 +31,9 @@ picks up where it stopped. Your files are only read, never changed.
   --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
   --batch_size <n>       images per inference batch (default 16)
+${OCR_INDEX_USAGE}
   --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}]}
+                         (and "ocr":{"pending","withText","empty","gated","failed"} when text is read)
   --verbose              also report which execution provider runs the model
 
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
@@ -43,7 +48,8 @@ export function formatDuration(sec: number): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function formatIndexProgress(p: IndexProgress): string {
+export function formatIndexProgress(p: IndexProgress | OcrProgress): string {
+  if (p.phase === 'ocr') return formatOcrProgress(p);
   if (p.phase === 'scan') return `scanning… ${p.done} files found`;
   const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
   const parts = [`indexing ${p.done}/${p.total} (${pct}%)`];
@@ -57,7 +63,7 @@ export function formatIndexProgress(p: IndexProgress): string {
  * A terminal gets one line redrawn in place (io.err always ends lines, so: cursor up, clear);
  * a log or pipe gets a line every few seconds, so long runs leave a short, readable trail.
  */
-export function progressReporter(io: CliIo, intervalMs = io.isTty ? 100 : 5000): { update(p: IndexProgress): void; finish(): void } {
+export function progressReporter(io: CliIo, intervalMs = io.isTty ? 100 : 5000): { update(p: IndexProgress | OcrProgress): void; finish(): void } {
   let drawn = false;
   // Logs get their first line only once the run has lasted an interval: short runs stay silent.
   let last = io.isTty ? 0 : Date.now();
@@ -93,6 +99,7 @@ export const indexCommand: Command = {
     const batchSize = intOption(values.batch_size ?? values['batch-size'], 'batch_size', 16);
     parseDevice(values.device);
     parsePrecision(values.precision);
+    checkOcrValues(values);
     // Checked before the model loads (seconds) so a typo fails at once.
     for (const folder of positionals) {
       if (!fs.existsSync(folder)) throw new TriagemError('folder not found', 'not-found', path.resolve(folder));
@@ -132,6 +139,9 @@ export const indexCommand: Command = {
         // Bring the search codes up to date now, so the first search after a big index answers at once.
         const key = library.modelKey(model.info);
         if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
+        const plan = ocrPlan(values, library);
+        const ocr = plan && !summary.cancelled ? await runOcr(library, plan, { model, signal: controller.signal, onProgress: (p) => reporter.update(p) }) : undefined;
+        reporter.finish();
         if (values.json) {
           io.out(
             JSON.stringify({
@@ -140,13 +150,16 @@ export const indexCommand: Command = {
               unchanged: summary.unchanged,
               reused: summary.reused,
               failed: summary.failed.map((f) => ({ path: f.path, error: f.error })),
+              ...(ocr ? { ocr: ocrSummaryJson(ocr) } : {}),
             }),
           );
         } else {
           io.out(humanSummary(summary));
           for (const f of summary.failed) io.err(`  failed: ${f.path}: ${f.error}`);
+          if (ocr) io.out(ocrSummaryText(ocr));
+          for (const f of ocr?.failed ?? []) io.err(`  text not read: ${f.path}: ${f.error}`);
         }
-        return summary.cancelled ? 130 : 0;
+        return summary.cancelled || ocr?.cancelled ? 130 : 0;
       } finally {
         await model.close();
       }

@@ -2,10 +2,12 @@ import { TriagemError, UsageError } from '../../engine/errors.js';
 import type { ClipModel } from '../../engine/models/types.js';
 import type { Cutoff } from '../../engine/search/cutoff.js';
 import type { SearchFilters } from '../../engine/search/filters.js';
-import { SearchSession, type SearchHit, type SearchOptions, type SearchResponse } from '../../engine/search/search.js';
+import { ftsQuery } from '../../engine/library/ocr.js';
+import { searchImageText, SearchSession, type ImageTextResponse, type SearchHit, type SearchOptions, type SearchResponse } from '../../engine/search/search.js';
 import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
 import { openExistingLibrary } from '../library-options.js';
+import { snippetJson, snippetLine } from '../ocr-options.js';
 
 /** Options shared by `search` and `similar`. */
 export const QUERY_OPTIONS = {
@@ -23,6 +25,7 @@ export const QUERY_OPTIONS = {
   'min-score': { type: 'string' },
   all: { type: 'boolean', default: false },
   exact: { type: 'boolean', default: false },
+  text: { type: 'string' },
 } as const;
 
 export const FILTER_USAGE = `  --limit <n>            most results to show (default 20)
@@ -34,6 +37,9 @@ export const FILTER_USAGE = `  --limit <n>            most results to show (defa
   --tag <tag>            only images carrying this tag (see \`triagem tag\`); repeat: all of them
   --type <exts>          only these file types, comma-separated: jpg,png (jpg also matches jpeg)
   --camera <text>        only photos whose camera model contains the text
+  --text <words>         only images whose text (read by \`triagem index --ocr\`) holds all the words,
+                         ignoring accents and case ("manifestacao" finds "Manifestação");
+                         "a phrase" in quotes, word* for words starting with it
   --min-score <s>        leave out results scoring below s (raises the adaptive cut-off, never lowers it)
   --all                  no adaptive cut-off: show the best --limit results whatever their score
   --exact                exact search over every image instead of the fast two-stage search
@@ -81,9 +87,10 @@ export function queryOptions(values: QueryValues): SearchOptions {
   }
   if (values.tag?.length) filters.tags = values.tag;
   if (values.camera !== undefined) filters.camera = values.camera;
+  if (values.text !== undefined && ftsQuery(values.text) === null) throw new UsageError('--text needs at least one word to look for');
   parseDevice(values.device);
   parsePrecision(values.precision);
-  return { limit, minScore, filters, cutoff: !values.all, exact: values.exact };
+  return { limit, minScore, filters, cutoff: !values.all, exact: values.exact, ...(values.text !== undefined ? { text: values.text } : {}) };
 }
 
 /** Opens the library (which must exist: searching never creates one) and the model, then a session. */
@@ -105,7 +112,7 @@ export async function withSession<T>(values: QueryValues, io: CliIo, fn: (sessio
 }
 
 export function hitJson(h: SearchHit): Record<string, unknown> {
-  return { path: h.path, score: round(h.score), sha256: h.sha256, contentId: h.contentId, paths: h.paths };
+  return { path: h.path, score: round(h.score), sha256: h.sha256, contentId: h.contentId, paths: h.paths, ...snippetJson(h.ocrSnippet) };
 }
 
 export function cutoffJson(c: Cutoff | null): Record<string, unknown> | null {
@@ -142,6 +149,7 @@ export function printHits(io: CliIo, r: SearchResponse): void {
     for (const h of r.hits) {
       lines.push(`${h.score.toFixed(3).padStart(6)}  ${h.path}`);
       for (const other of h.paths.slice(1)) lines.push(`        ${other}  (same image)`);
+      if (h.ocrSnippet) lines.push(`        “${snippetLine(h.ocrSnippet)}”`);
     }
     io.out(lines.join('\n'));
   }
@@ -155,8 +163,11 @@ export function printHits(io: CliIo, r: SearchResponse): void {
 }
 
 const USAGE = `triagem search "<query>" [options]
+triagem search --text "<words>" ["<query>"] [options]
 
-Finds images by description, in any language the model knows ("ônibus queimado perto da ponte").
+Finds images by description, in any language the model knows ("ônibus queimado perto da ponte"),
+and by the text inside them (--text, after \`triagem index --ocr\`): alone, best text match first;
+with a query, the images holding the words, ranked by the description ("documento" --text petrobras).
 
 Query language:
   plain text             one description, whatever its words
@@ -176,16 +187,46 @@ ${FILTER_USAGE}
 
 Exit codes: 0 done (also when nothing matches), 1 fatal error, 2 usage error.`;
 
+/** `--text` without a description: full-text search over the recognised text, no model needed. */
+function searchTextOnly(values: QueryValues, opts: SearchOptions, io: CliIo): number {
+  const text = opts.text as string;
+  const library = openExistingLibrary(values.library);
+  let r: ImageTextResponse;
+  try {
+    const counts = library.ocr.counts();
+    if (counts.text + counts.empty + counts.gated === 0) io.err('no text has been read in this library yet: run `triagem index --ocr <folder>` first');
+    r = searchImageText(library, text, { limit: opts.limit, filters: opts.filters });
+  } finally {
+    library.close();
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ query: null, text, results: r.hits.map(hitJson), matched: r.matched, considered: r.considered, tookMs: Math.round(r.tookMs) }));
+    return 0;
+  }
+  if (r.hits.length > 0) {
+    const lines = ['match   path'];
+    for (const h of r.hits) {
+      lines.push(`${h.score.toFixed(2).padStart(6)}  ${h.path}`);
+      for (const other of h.paths.slice(1)) lines.push(`        ${other}  (same image)`);
+      if (h.ocrSnippet) lines.push(`        “${snippetLine(h.ocrSnippet)}”`);
+    }
+    io.out(lines.join('\n'));
+  }
+  io.err(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'}; ${r.matched} image${r.matched === 1 ? '' : 's'} hold the words; ${Math.round(r.tookMs)} ms`);
+  return 0;
+}
+
 export const searchCommand: Command = {
   name: 'search',
   summary: 'Find images by description (any language the model knows), with filters',
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parse(argv, QUERY_OPTIONS);
-    if (positionals.length === 0) throw new UsageError('give a query: triagem search "burned bus near the bridge"');
+    if (positionals.length === 0 && values.text === undefined) throw new UsageError('give a query: triagem search "burned bus near the bridge" (or --text "<words>")');
     const query = positionals.join(' ');
-    if (!query.trim()) throw new UsageError('the query is empty');
+    if (positionals.length > 0 && !query.trim()) throw new UsageError('the query is empty');
     const opts = queryOptions(values);
+    if (positionals.length === 0) return searchTextOnly(values, opts, io);
     return withSession(values, io, async (session) => {
       let response;
       try {
@@ -198,6 +239,7 @@ export const searchCommand: Command = {
         io.out(
           JSON.stringify({
             query,
+            ...(opts.text !== undefined ? { text: opts.text } : {}),
             terms: response.terms,
             ...responseJson(response),
           }),

@@ -24,9 +24,6 @@ export interface TextLikeness {
   charHeight: number;
 }
 
-/** Bumped whenever the gate's decisions change, so stored "no text" verdicts are redone. */
-export const GATE_VERSION = 1;
-
 /** Glyphs in lines needed to call an image text-bearing: two short words. */
 export const MIN_TEXT_CHARS = 8;
 /** A CLIP text/screenshot/document probability at or above this lets an image through on its own. */
