@@ -82,17 +82,23 @@ export function photoLikePixels(width: number, height: number, seed: number): Bu
     r: (0.05 + prng.next() * 0.3) * Math.min(width, height),
     c: [prng.next() * 255, prng.next() * 255, prng.next() * 255],
   }));
+  const v = [0, 0, 0];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        let v = base[ch] + ((x / width - 0.5) * 60 + (y / height - 0.5) * 40) * (ch === 1 ? -1 : 1);
-        for (const s of shapes) {
-          const d = Math.hypot(x - s.x, y - s.y) / s.r;
-          if (d < 1) v = v * d + s.c[ch] * (1 - d);
-        }
-        px[i + ch] = Math.max(0, Math.min(255, Math.round(v + prng.gaussian() * 10)));
+      const tilt = (x / width - 0.5) * 60 + (y / height - 0.5) * 40;
+      v[0] = base[0] + tilt;
+      v[1] = base[1] - tilt;
+      v[2] = base[2] + tilt;
+      for (const s of shapes) {
+        const dx = x - s.x;
+        const dy = y - s.y;
+        if (Math.abs(dx) >= s.r || Math.abs(dy) >= s.r) continue;
+        const d = Math.sqrt(dx * dx + dy * dy) / s.r;
+        if (d >= 1) continue;
+        for (let ch = 0; ch < 3; ch++) v[ch] = v[ch] * d + s.c[ch] * (1 - d);
       }
+      const i = (y * width + x) * 3;
+      for (let ch = 0; ch < 3; ch++) px[i + ch] = Math.max(0, Math.min(255, Math.round(v[ch] + prng.gaussian() * 10)));
     }
   }
   return px;
