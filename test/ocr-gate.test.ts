@@ -41,8 +41,8 @@ describe('likely-text gate', () => {
       const look = await gateLook(await photoLike({ seed, width: 640, height: 480 }), 'photo');
       expect(look.chars, `seed ${seed}`).toBeLessThan(MIN_TEXT_CHARS);
       expect(looksLikeText(look)).toBe(false);
-      expect(looksLikeText(look, 0.2)).toBe(false);
-      expect(looksLikeText(look, 0.8)).toBe(true);
+      expect(looksLikeText(look, 0.51)).toBe(false);
+      expect(looksLikeText(look, 0.9)).toBe(true);
     }
     const blank = { data: new Uint8Array(64 * 64).fill(200), width: 64, height: 64 };
     expect(measureTextLikeness(blank)).toEqual({ chars: 0, lines: 0, charHeight: 0 });

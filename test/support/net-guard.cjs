@@ -14,17 +14,23 @@ function attempt(kind, target) {
   if (logFile) fs.appendFileSync(logFile, line);
   return new Error(`network access blocked by the test: ${line.trim()}`);
 }
-function describe(args) {
-  const a = args[0];
-  if (a && typeof a === 'object') return `${a.host ?? a.path ?? ''}:${a.port ?? ''}`;
-  return args.map(String).join(':');
-}
 
 globalThis.fetch = async (input) => {
   throw attempt('fetch', typeof input === 'string' ? input : (input && input.url) || input);
 };
+// Local IPC (a Unix socket or Windows pipe, given as a path: tsx talks to its parent that way) is
+// not the network; TCP, given as a port and host, is.
+const localConnect = net.Socket.prototype.connect;
+function target(args) {
+  const a = Array.isArray(args[0]) ? args[0][0] : args[0];
+  if (a && typeof a === 'object') return a;
+  if (typeof a === 'string' && !/^\d+$/.test(a)) return { path: a };
+  return { port: a, host: args[1] };
+}
 net.Socket.prototype.connect = function connect(...args) {
-  throw attempt('connect', describe(args));
+  const t = target(args);
+  if (t.path !== undefined && t.port === undefined) return localConnect.apply(this, args);
+  throw attempt('connect', `${t.host ?? 'localhost'}:${t.port}`);
 };
 dns.lookup = function lookup(host) {
   throw attempt('dns', host);

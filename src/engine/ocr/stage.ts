@@ -25,7 +25,6 @@ export const OCR_PIPELINE = 1;
 
 /** Same cap as the indexer: anything larger is not a picture of text. */
 const MAX_FILE_BYTES = 1024 * 2 ** 20;
-const PROGRESS_INTERVAL_MS = 200;
 
 export interface OcrProgress {
   phase: 'ocr';
@@ -140,12 +139,9 @@ export async function ocrPending(library: Library, opts: OcrStageOptions): Promi
   let current: string | undefined;
   const meter = new RateMeter();
   meter.record(0);
-  let lastEmit = 0;
-  const progress = (force = false) => {
+  // One event per image: even a gated image takes milliseconds, so there is no flood to throttle.
+  const progress = () => {
     if (!opts.onProgress) return;
-    const now = performance.now();
-    if (!force && now - lastEmit < PROGRESS_INTERVAL_MS) return;
-    lastEmit = now;
     opts.onProgress({
       phase: 'ocr',
       done,
@@ -205,7 +201,7 @@ export async function ocrPending(library: Library, opts: OcrStageOptions): Promi
   const lane = async () => {
     while (!signal?.aborted && cursor < candidates.length) await one(candidates[cursor++]);
   };
-  progress(true);
+  progress();
   try {
     await Promise.all(Array.from({ length: Math.min(candidates.length, pool.size + 1) }, lane));
   } finally {
@@ -213,6 +209,6 @@ export async function ocrPending(library: Library, opts: OcrStageOptions): Promi
   }
   if (signal?.aborted) summary.cancelled = true;
   summary.durationMs = Math.round(performance.now() - started);
-  progress(true);
+  progress();
   return summary;
 }
