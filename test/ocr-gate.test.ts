@@ -60,14 +60,15 @@ describe('likely-text gate', () => {
 });
 
 describe('OCR input', () => {
-  it('scales small text up towards ~28 px glyphs, leaves large text, caps the pixel count', () => {
-    expect(ocrScale({ charHeight: 7, scale: 1, width: 800, height: 600 })).toBe(4);
-    expect(ocrScale({ charHeight: 14, scale: 1, width: 800, height: 600 })).toBeCloseTo(2);
-    expect(ocrScale({ charHeight: 14, scale: 0.5, width: 1600, height: 1200 })).toBe(1);
+  it('scales small text up towards ~20 px glyphs (at most 3×), leaves large text, caps the pixel count', () => {
+    expect(ocrScale({ charHeight: 5, scale: 1, width: 800, height: 600 })).toBe(3);
+    expect(ocrScale({ charHeight: 8, scale: 1, width: 800, height: 600 })).toBeCloseTo(2.5);
+    expect(ocrScale({ charHeight: 10, scale: 0.5, width: 1600, height: 1200 })).toBe(1);
     expect(ocrScale({ charHeight: 60, scale: 1, width: 800, height: 600 })).toBe(1);
     expect(ocrScale({ charHeight: 0, scale: 1, width: 800, height: 600 })).toBe(1);
     const big = ocrScale({ charHeight: 5, scale: 1, width: 4000, height: 3000 });
-    expect(4000 * 3000 * big * big).toBeLessThanOrEqual(16_000_001);
+    expect(4000 * 3000 * big * big).toBeLessThanOrEqual(6_000_001);
+    expect(big).toBeLessThan(1);
   });
 
   it('is a colour PPM of the scaled, upright image', async () => {
