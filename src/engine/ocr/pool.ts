@@ -42,9 +42,10 @@ export interface OcrPoolOptions {
 }
 
 /**
- * One worker per core, less one for the decoder and the database, at most four: each worker is
- * single-threaded and holds the language models (~60 MB), and past four the shared memory
- * bandwidth, not the cores, limits throughput.
+ * One worker per core, less one for decoding, the database and the app's UI, at most four: each
+ * worker is single-threaded and holds the language models. On the 2-core development machine (shared,
+ * loaded) a second worker added 14 % (1.45 → 1.66 images/s, `npm run bench -- ocr --compare-workers`),
+ * not enough to take the last core from the desktop app.
  */
 export function defaultPoolSize(cores: number = os.availableParallelism()): number {
   return Math.max(1, Math.min(4, cores - 1));
