@@ -32,6 +32,7 @@ export {
   DEFAULT_DUPLICATE_THRESHOLD,
   findDuplicates,
   searchSimilar,
+  searchImageTextOnly,
   searchText,
   type DuplicateReport,
   type DuplicatesInput,
@@ -39,6 +40,18 @@ export {
   type SearchResponse,
   type TextSearchResponse,
 } from './searching.js';
+export {
+  imageText,
+  ocrEnabledByDefault,
+  ocrPlan,
+  parseLanguages,
+  readImageText,
+  type ImageTextResponse,
+  type OcrProgress,
+  type OcrRequest,
+  type OcrSnippet,
+  type OcrSummary,
+} from './ocr.js';
 export { tagFiles, tagList, taggedFiles, type TagChange } from './tags.js';
 export { thumbnail, thumbnailBytes, type Thumbnail } from './thumbnails.js';
 export {

@@ -8,6 +8,7 @@ import { syncCodes } from '../engine/search/code-store.js';
 import type { AppContext } from './context.js';
 import type { ModelRequest } from './model-choice.js';
 import { modelUse, type ModelUse } from './models.js';
+import { ocrPlan, readImageText, type OcrProgress, type OcrRequest, type OcrSummary } from './ocr.js';
 
 export type { IndexProgress, IndexSummary };
 
@@ -16,14 +17,18 @@ export interface IndexInput extends ModelRequest {
   /** Folders (or files) under the roots to leave out, e.g. a sort destination inside the source. */
   exclude?: readonly string[];
   thumbnails?: boolean;
+  /** Read the text inside images after indexing (see ocr.ts); default: the library's switch. */
+  ocr?: OcrRequest;
   signal?: AbortSignal;
-  onProgress?: (p: IndexProgress) => void;
+  onProgress?: (p: IndexProgress | OcrProgress) => void;
   /** Told which model runs and why, before the work starts. */
   onModel?: (use: ModelUse) => void;
 }
 
 export interface IndexOutcome {
   summary: IndexSummary;
+  /** What reading text did, when it ran. */
+  ocr?: OcrSummary;
   modelKey: string;
   model: ModelUse;
 }
@@ -56,7 +61,9 @@ export async function indexFolders(app: AppContext, input: IndexInput): Promise<
     });
     // Bring the search codes up to date now, so the first search after a big index answers at once.
     if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
-    return { summary, modelKey: key, model: modelUse(open) };
+    const plan = ocrPlan(app, input.ocr);
+    const ocr = plan && !summary.cancelled ? await readImageText(app, plan, { model, signal: input.signal, onProgress: input.onProgress }) : undefined;
+    return { summary, ...(ocr ? { ocr } : {}), modelKey: key, model: modelUse(open) };
   } finally {
     app.invalidateSearch();
   }

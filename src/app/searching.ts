@@ -10,6 +10,7 @@ import type { ModelRequest } from './model-choice.js';
 import { modelUse, type ModelUse } from './models.js';
 
 export { DEFAULT_DUPLICATE_THRESHOLD };
+export { searchImageTextOnly } from './ocr.js';
 export type { SearchOptions, SearchResponse, TextSearchResponse, DuplicateReport };
 
 export async function searchText(app: AppContext, query: string, opts: SearchOptions & ModelRequest = {}): Promise<TextSearchResponse & { model: ModelUse }> {

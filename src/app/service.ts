@@ -24,6 +24,8 @@ import type { SearchOptions, SearchResponse } from '../engine/search/search.js';
 import { UNSURE_LABEL } from '../engine/sort/labels.js';
 import { AppContext } from './context.js';
 import { indexFolders, type IndexProgress } from './indexing.js';
+import type { OcrProgress } from './ocr.js';
+import { searchImageTextOnly } from './ocr.js';
 import { listModels } from './models.js';
 import { findDuplicates, searchSimilar, searchText } from './searching.js';
 import { exportRun, sortImages, undo } from './sorting.js';
@@ -63,16 +65,16 @@ function toHit(f: FileRecord): FileHit {
 }
 
 function searchOptions(input: OpParsedInput<'search.text'> | OpParsedInput<'search.similar'>): SearchOptions {
-  return { limit: input.limit, filters: input.filters, cutoff: input.cutoff, minScore: input.minScore };
+  return { limit: input.limit, filters: input.filters, cutoff: input.cutoff, minScore: input.minScore, ...(input.text ? { text: input.text } : {}) };
 }
 
-function searchOutput(response: SearchResponse): OpOutput<'search.text'> {
+function searchOutput(response: Pick<SearchResponse, 'hits' | 'tookMs'> & Partial<Pick<SearchResponse, 'modelKey' | 'belowCutoff' | 'considered'>>): OpOutput<'search.text'> {
   return {
-    modelKey: response.modelKey,
+    modelKey: response.modelKey ?? '',
     tookMs: response.tookMs,
-    belowCutoff: response.belowCutoff,
-    considered: response.considered,
-    hits: response.hits.map((h) => ({ ...toHit(h.files[0]), score: h.score, paths: h.paths })),
+    belowCutoff: response.belowCutoff ?? 0,
+    considered: response.considered ?? 0,
+    hits: response.hits.map((h) => ({ ...toHit(h.files[0]), score: h.score, paths: h.paths, ...(h.ocrSnippet ? { ocrSnippet: h.ocrSnippet } : {}) })),
   };
 }
 
@@ -100,15 +102,15 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     for (const l of listeners) l(event, payload);
   }
 
-  function progressRelay(jobId: string): (p: IndexProgress) => void {
+  function progressRelay(jobId: string): (p: IndexProgress | OcrProgress) => void {
     let last = 0;
-    let lastPhase: IndexProgress['phase'] | undefined;
+    let lastPhase: (IndexProgress | OcrProgress)['phase'] | undefined;
     let lastCounts = '';
     return (p) => {
       const now = Date.now();
       const counts = `${p.phase}:${p.done}:${p.total}:${p.failed}`;
       if (counts === lastCounts) return;
-      const final = p.phase === 'index' && p.done === p.total;
+      const final = p.phase !== 'scan' && p.done === p.total;
       if (!final && p.phase === lastPhase && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
       lastPhase = p.phase;
@@ -122,6 +124,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         rate: Number.isFinite(p.ratePerSec) ? Math.max(0, p.ratePerSec) : 0,
         eta: p.etaSec !== null && Number.isFinite(p.etaSec) ? Math.max(0, p.etaSec) : null,
         ...(p.current ? { current: p.current } : {}),
+        ...(p.phase === 'ocr' ? { withText: p.withText, gated: p.gated } : {}),
       });
     };
   }
@@ -174,12 +177,13 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         model: input.model,
         precision: input.precision,
         thumbnails: input.thumbnails,
+        ocr: input.ocr === undefined ? undefined : { enabled: input.ocr },
         signal: controller.signal,
         onProgress: progressRelay(jobId),
       });
       job = { id: jobId, controller, done: run.catch(() => undefined) };
       try {
-        const { summary, modelKey } = await run;
+        const { summary, modelKey, ocr } = await run;
         return {
           jobId,
           modelKey,
@@ -191,6 +195,9 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
           missing: summary.missing ?? 0,
           failed: summary.failed,
           durationMs: summary.durationMs,
+          ...(ocr
+            ? { ocr: { pending: ocr.pending, withText: ocr.withText, empty: ocr.empty, gated: ocr.gated, failed: ocr.failed, cancelled: ocr.cancelled === true } }
+            : {}),
         };
       } catch (err) {
         // Work done before the cancel is committed batch by batch; the next run picks up from there.
@@ -252,6 +259,10 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
 
     async 'search.text'(input) {
+      if (input.query === '' && input.text) {
+        const r = searchImageTextOnly(app, input.text, { limit: input.limit, filters: input.filters });
+        return searchOutput({ ...r, considered: r.considered ?? r.matched });
+      }
       return searchOutput(await searchText(app, input.query, { ...searchOptions(input), model: input.model, precision: input.precision }));
     },
 

@@ -17,6 +17,7 @@ import { validateTemplates } from '../engine/sort/templates.js';
 import { examplesFromTree, type LabelExample } from '../engine/eval/examples.js';
 import type { AppContext } from './context.js';
 import { indexFolders, type IndexProgress } from './indexing.js';
+import type { OcrProgress } from './ocr.js';
 import type { ModelRequest } from './model-choice.js';
 import { modelUse, type ModelUse } from './models.js';
 
@@ -45,7 +46,7 @@ export interface SortInput extends ModelRequest {
    */
   examples?: string | readonly LabelExample[];
   signal?: AbortSignal;
-  onIndexProgress?: (p: IndexProgress) => void;
+  onIndexProgress?: (p: IndexProgress | OcrProgress) => void;
   /** Told which model runs and why, before the work starts. */
   onModel?: (use: ModelUse) => void;
 }

@@ -76,9 +76,12 @@ export const fileHit = z.object({
 export type FileHit = z.infer<typeof fileHit>;
 
 export const searchHit = fileHit.extend({
-  score,
+  /** Cosine similarity, or full-text relevance (BM25, higher is better) for a text-only search. */
+  score: z.number(),
   /** Every present copy of this content that passes the filters (`path` is the first). */
   paths: z.array(z.string()),
+  /** The recognised text around the words of a `text` search, with [start, end) highlights. */
+  ocrSnippet: z.object({ text: z.string(), highlights: z.array(z.tuple([z.number().int(), z.number().int()])) }).optional(),
 });
 export type SearchHit = z.infer<typeof searchHit>;
 
@@ -111,6 +114,8 @@ const searchOutput = z.object({
 
 const searchTuning = {
   limit: z.number().int().min(1).max(1000).default(50),
+  /** Only images whose recognised text holds these words (accent- and case-insensitive). */
+  text: z.string().trim().min(1).max(LIMITS.queryChars).optional(),
   filters: searchFilters.optional(),
   /** Drop results that score like the rest of the library rather than like a match. */
   cutoff: z.boolean().default(true),
@@ -138,7 +143,8 @@ const libraryModel = z.object({ key: z.string(), dim: z.number().int().positive(
 
 export const indexProgress = z.object({
   jobId: z.string(),
-  phase: z.enum(['scan', 'index']),
+  /** scan: finding files; index: reading and encoding them; ocr: reading the text inside them. */
+  phase: z.enum(['scan', 'index', 'ocr']),
   done: z.number().int().nonnegative(),
   total: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -147,6 +153,9 @@ export const indexProgress = z.object({
   /** Seconds left; null while unknown. */
   eta: z.number().nonnegative().nullable(),
   current: z.string().optional(),
+  /** OCR phase: images in which text was found, and images the gate judged text-free. */
+  withText: z.number().int().nonnegative().optional(),
+  gated: z.number().int().nonnegative().optional(),
 });
 export type IndexProgressEvent = z.infer<typeof indexProgress>;
 
@@ -172,6 +181,8 @@ export const contract = {
         folders: z.array(absolutePath).min(1, 'give at least one folder').max(1000),
         ...modelChoice,
         thumbnails: z.boolean().default(true),
+        /** Read the text inside images after indexing; remembered by the library. Unset: as the library says. */
+        ocr: z.boolean().optional(),
       })
       .strict(),
     output: z.object({
@@ -186,6 +197,17 @@ export const contract = {
       missing: z.number().int().nonnegative(),
       failed: z.array(failure),
       durationMs: z.number().nonnegative(),
+      /** What reading text did, when it ran. */
+      ocr: z
+        .object({
+          pending: z.number().int().nonnegative(),
+          withText: z.number().int().nonnegative(),
+          empty: z.number().int().nonnegative(),
+          gated: z.number().int().nonnegative(),
+          failed: z.array(failure),
+          cancelled: z.boolean(),
+        })
+        .optional(),
     }),
   },
   'index.cancel': {
@@ -251,11 +273,13 @@ export const contract = {
   'search.text': {
     input: z
       .object({
-        query: z.string().trim().min(1, 'query is empty').max(LIMITS.queryChars),
+        /** A description; may be left out when `text` is given (a text-only search). */
+        query: z.string().trim().max(LIMITS.queryChars).default(''),
         ...searchTuning,
         ...modelChoice,
       })
-      .strict(),
+      .strict()
+      .refine((v) => v.query !== '' || v.text !== undefined, 'query is empty (give a description, or words to find in the images\' text)'),
     output: searchOutput,
   },
   'search.similar': {

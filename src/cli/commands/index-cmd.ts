@@ -1,15 +1,17 @@
-import { indexFolders, type IndexProgress, type IndexSummary } from '../../app/index.js';
+import { indexFolders, type IndexProgress, type IndexSummary, type OcrProgress } from '../../app/index.js';
 import { UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, parse, type CliIo, type Command } from '../command.js';
 import { formatDuration, safe } from '../format.js';
 import { MODEL_OPTIONS, batchSizeOption, parsePrecision, reportModel, withApp } from '../options.js';
 import { progressLine } from '../progress.js';
+import { checkOcrValues, formatOcrProgress, OCR_INDEX_OPTIONS, OCR_INDEX_USAGE, ocrRequest, ocrSummaryJson, ocrSummaryText } from '../ocr-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...MODEL_OPTIONS,
   batch_size: { type: 'string' },
   'batch-size': { type: 'string' },
+  ...OCR_INDEX_OPTIONS,
 } as const;
 
 const USAGE = `triagem index <folder>... [options]
@@ -26,14 +28,17 @@ picks up where it stopped. Your files are only read, never changed.
                          --models-dir <dir> where models live
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
   --batch_size <n>       images per inference batch (default 16)
+${OCR_INDEX_USAGE}
   --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}]}
+                         (and "ocr":{"pending","withText","empty","gated","failed"} when text is read)
   --verbose              also report which execution provider runs the model
 
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
 decode it. Other files are skipped and counted.
 Exit codes: 0 done (files that could not be read are listed, not fatal), 1 fatal error, 2 usage error.`;
 
-export function formatIndexProgress(p: IndexProgress): string {
+export function formatIndexProgress(p: IndexProgress | OcrProgress): string {
+  if (p.phase === 'ocr') return formatOcrProgress(p);
   if (p.phase === 'scan') return `scanning… ${p.done} files found`;
   const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
   const parts = [`indexing ${p.done}/${p.total} (${pct}%)`];
@@ -71,6 +76,7 @@ export const indexCommand: Command = {
     if (positionals.length === 0) throw new UsageError('name at least one folder to index');
     const batchSize = batchSizeOption(values) ?? 16;
     const precision = parsePrecision(values.precision);
+    checkOcrValues(values);
     const stop = interruptible(io);
     try {
       return await withApp({ ...values, batchSize }, async (app) => {
@@ -79,6 +85,7 @@ export const indexCommand: Command = {
           folders: positionals,
           model: values.model,
           precision,
+          ocr: ocrRequest(values),
           signal: stop.signal,
           onProgress: (p) => progress.update(formatIndexProgress(p)),
           onModel: (use) => reportModel(io, use, values.verbose),
@@ -93,13 +100,16 @@ export const indexCommand: Command = {
               unchanged: s.unchanged,
               reused: s.reused,
               failed: s.failed.map((f) => ({ path: f.path, error: f.error })),
+              ...(out.ocr ? { ocr: ocrSummaryJson(out.ocr) } : {}),
             }),
           );
         } else {
           io.out(humanSummary(s));
           for (const f of s.failed) io.err(`  failed: ${safe(f.path)}: ${safe(f.error)}`);
+          if (out.ocr) io.out(ocrSummaryText(out.ocr));
+          for (const f of out.ocr?.failed ?? []) io.err(`  text not read: ${safe(f.path)}: ${safe(f.error)}`);
         }
-        return s.cancelled ? 130 : 0;
+        return s.cancelled || out.ocr?.cancelled ? 130 : 0;
       });
     } finally {
       stop.release();

@@ -1,8 +1,9 @@
-import { searchText, type Cutoff, type SearchFilters, type SearchHit, type SearchOptions, type SearchResponse } from '../../app/index.js';
+import { searchImageTextOnly, searchText, type Cutoff, type SearchFilters, type SearchHit, type SearchOptions, type SearchResponse } from '../../app/index.js';
 import { TriagemError, UsageError } from '../../shared/errors.js';
 import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
 import { safe } from '../format.js';
 import { MODEL_OPTIONS, parseDevice, parsePrecision, reportModel, withApp } from '../options.js';
+import { snippetJson, snippetLine } from '../ocr-options.js';
 
 /** Options shared by `search` and `similar`. */
 export const QUERY_OPTIONS = {
@@ -20,6 +21,7 @@ export const QUERY_OPTIONS = {
   'min-score': { type: 'string' },
   all: { type: 'boolean', default: false },
   exact: { type: 'boolean', default: false },
+  text: { type: 'string' },
 } as const;
 
 export const FILTER_USAGE = `  --limit <n>            most results to show (default 20)
@@ -31,6 +33,9 @@ export const FILTER_USAGE = `  --limit <n>            most results to show (defa
   --tag <tag>            only images carrying this tag (see \`triagem tag\`); repeat: all of them
   --type <exts>          only these file types, comma-separated: jpg,png (jpg also matches jpeg)
   --camera <text>        only photos whose camera model contains the text
+  --text <words>         only images whose text (read by \`triagem index --ocr\`) holds all the words,
+                         ignoring accents and case ("manifestacao" finds "Manifestação");
+                         "a phrase" in quotes, word* for words starting with it
   --min-score <s>        leave out results scoring below s (raises the adaptive cut-off, never lowers it)
   --all                  no adaptive cut-off: show the best --limit results whatever their score
   --exact                exact search over every image instead of the fast two-stage search
@@ -79,12 +84,22 @@ export function queryOptions(values: QueryValues): SearchOptions & { model?: str
   }
   if (values.tag?.length) filters.tags = values.tag;
   if (values.camera !== undefined) filters.camera = values.camera;
+  if (values.text !== undefined && !/[\p{L}\p{N}]/u.test(values.text)) throw new UsageError('--text needs at least one word to look for');
   parseDevice(values.device);
-  return { limit, minScore, filters, cutoff: !values.all, exact: values.exact, model: values.model, precision: parsePrecision(values.precision) };
+  return {
+    limit,
+    minScore,
+    filters,
+    cutoff: !values.all,
+    exact: values.exact,
+    model: values.model,
+    precision: parsePrecision(values.precision),
+    ...(values.text !== undefined ? { text: values.text } : {}),
+  };
 }
 
 export function hitJson(h: SearchHit): Record<string, unknown> {
-  return { path: h.path, score: round(h.score), sha256: h.sha256, contentId: h.contentId, paths: h.paths };
+  return { path: h.path, score: round(h.score), sha256: h.sha256, contentId: h.contentId, paths: h.paths, ...snippetJson(h.ocrSnippet) };
 }
 
 export function cutoffJson(c: Cutoff | null): Record<string, unknown> | null {
@@ -121,6 +136,7 @@ export function printHits(io: CliIo, r: SearchResponse): void {
     for (const h of r.hits) {
       lines.push(`${h.score.toFixed(3).padStart(6)}  ${safe(h.path)}`);
       for (const other of h.paths.slice(1)) lines.push(`        ${safe(other)}  (same image)`);
+      if (h.ocrSnippet) lines.push(`        “${snippetLine(h.ocrSnippet)}”`);
     }
     io.out(lines.join('\n'));
   }
@@ -134,8 +150,11 @@ export function printHits(io: CliIo, r: SearchResponse): void {
 }
 
 const USAGE = `triagem search "<query>" [options]
+triagem search --text "<words>" ["<query>"] [options]
 
-Finds images by description, in any language the model knows ("ônibus queimado perto da ponte").
+Finds images by description, in any language the model knows ("ônibus queimado perto da ponte"),
+and by the text inside them (--text, after \`triagem index --ocr\`): alone, best text match first;
+with a query, the images holding the words, ranked by the description ("documento" --text petrobras).
 
 Query language:
   plain text             one description, whatever its words
@@ -155,14 +174,37 @@ ${FILTER_USAGE}
 
 Exit codes: 0 done (also when nothing matches), 1 fatal error, 2 usage error.`;
 
+/** `--text` without a description: full-text search over the recognised text, no model needed. */
+function searchTextOnly(app: Parameters<typeof searchImageTextOnly>[0], opts: SearchOptions, json: boolean, io: CliIo): number {
+  const text = opts.text as string;
+  const r = searchImageTextOnly(app, text, { limit: opts.limit, filters: opts.filters });
+  if (r.textRead === 0) io.err('no text has been read in this library yet: run `triagem index --ocr <folder>` first');
+  if (json) {
+    io.out(JSON.stringify({ query: null, text, results: r.hits.map(hitJson), matched: r.matched, considered: r.considered, tookMs: Math.round(r.tookMs) }));
+    return 0;
+  }
+  if (r.hits.length > 0) {
+    const lines = ['match   path'];
+    for (const h of r.hits) {
+      lines.push(`${h.score.toFixed(2).padStart(6)}  ${safe(h.path)}`);
+      for (const other of h.paths.slice(1)) lines.push(`        ${safe(other)}  (same image)`);
+      if (h.ocrSnippet) lines.push(`        “${snippetLine(h.ocrSnippet)}”`);
+    }
+    io.out(lines.join('\n'));
+  }
+  io.err(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'}; ${r.matched} image${r.matched === 1 ? '' : 's'} hold the words; ${Math.round(r.tookMs)} ms`);
+  return 0;
+}
+
 export const searchCommand: Command = {
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parse(argv, QUERY_OPTIONS);
-    if (positionals.length === 0) throw new UsageError('give a query: triagem search "burned bus near the bridge"');
+    if (positionals.length === 0 && values.text === undefined) throw new UsageError('give a query: triagem search "burned bus near the bridge" (or --text "<words>")');
     const query = positionals.join(' ');
-    if (!query.trim()) throw new UsageError('the query is empty');
+    if (positionals.length > 0 && !query.trim()) throw new UsageError('the query is empty');
     const opts = queryOptions(values);
+    if (positionals.length === 0) return withApp(values, async (app) => searchTextOnly(app, opts, values.json ?? false, io));
     return withApp(values, async (app) => {
       let response;
       try {
@@ -176,6 +218,7 @@ export const searchCommand: Command = {
         io.out(
           JSON.stringify({
             query,
+            ...(opts.text !== undefined ? { text: opts.text } : {}),
             terms: response.terms,
             ...responseJson(response),
           }),

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { TriagemError, errorMessage } from '../errors.js';
 import { migrate } from './migrations.js';
+import { OcrStore } from './ocr.js';
 import { underFolders } from './sql.js';
 import { chunkRowids, hasChunkLayout, readChunkVectors, type VectorRows } from './vec-chunks.js';
 
@@ -115,6 +116,7 @@ function blobToVector(b: Buffer, dim: number): Float32Array {
 export class Library {
   readonly thumbnailsDir: string;
   private readonly tables = new Map<string, { table: string; dim: number; fast: boolean }>();
+  private ocrStore: OcrStore | undefined;
 
   private constructor(
     readonly file: string,
@@ -148,6 +150,11 @@ export class Library {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Text recognised in the images (OCR records, full-text search, the library's OCR switch). */
+  get ocr(): OcrStore {
+    return (this.ocrStore ??= new OcrStore(this.db));
   }
 
   modelKey(info: { id: string; precision: string }): string {

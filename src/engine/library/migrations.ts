@@ -68,6 +68,47 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
     `);
   },
+  // Text recognised in images (OCR): one record per content, a full-text index over it that the
+  // triggers keep in sync (accent- and case-insensitive: "manifestacao" finds "Manifestação"), and
+  // the library's OCR switch. SQL in library/ocr.ts.
+  (db) => {
+    db.exec(`
+      CREATE TABLE ocr_text (
+        content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('text', 'empty', 'gated', 'failed')),
+        text TEXT NOT NULL DEFAULT '',
+        confidence REAL,
+        engine TEXT NOT NULL,
+        langs TEXT NOT NULL,
+        pipeline INTEGER NOT NULL,
+        path TEXT,
+        error TEXT,
+        ms INTEGER,
+        at INTEGER NOT NULL
+      );
+      CREATE VIRTUAL TABLE ocr_fts USING fts5(
+        text,
+        content = 'ocr_text',
+        content_rowid = 'content_id',
+        tokenize = "unicode61 remove_diacritics 2"
+      );
+      CREATE TRIGGER ocr_text_insert AFTER INSERT ON ocr_text BEGIN
+        INSERT INTO ocr_fts(rowid, text) VALUES (new.content_id, new.text);
+      END;
+      CREATE TRIGGER ocr_text_delete AFTER DELETE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.content_id, old.text);
+      END;
+      CREATE TRIGGER ocr_text_update AFTER UPDATE ON ocr_text BEGIN
+        INSERT INTO ocr_fts(ocr_fts, rowid, text) VALUES ('delete', old.content_id, old.text);
+        INSERT INTO ocr_fts(rowid, text) VALUES (new.content_id, new.text);
+      END;
+      CREATE TABLE ocr_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        enabled INTEGER,
+        langs TEXT
+      );
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

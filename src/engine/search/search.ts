@@ -8,15 +8,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, errorMessage } from '../errors.js';
 import type { FileRecord, Library } from '../library/library.js';
+import type { OcrSnippet } from '../library/ocr.js';
 import type { ClipModel } from '../models/types.js';
 import { backgroundStats, relevanceCutoff, type Cutoff } from './cutoff.js';
 import { filesForContents } from './files.js';
 import { allowedContents, hasFilters, type SearchFilters } from './filters.js';
+import { attachSnippets, withImageText } from './image-text.js';
 import { combineTerms, parseQuery, type QueryTerm } from './query.js';
 import type { SyncReport } from './code-store.js';
 import { VectorIndex, type KnnResult, type Neighbour } from './vector-index.js';
 
 export type { SearchFilters } from './filters.js';
+export { searchImageText, type ImageTextOptions, type ImageTextResponse } from './image-text.js';
 
 export interface SearchHit {
   contentId: number;
@@ -28,6 +31,8 @@ export interface SearchHit {
   /** Every present file with this content that passes the filters. */
   paths: string[];
   files: FileRecord[];
+  /** Where the image's recognised text matches `SearchOptions.text`. */
+  ocrSnippet?: OcrSnippet;
 }
 
 export interface SearchOptions {
@@ -40,6 +45,11 @@ export interface SearchOptions {
   cutoff?: boolean;
   /** Exact search over every candidate instead of the two-stage search (for checks and benchmarks). */
   exact?: boolean;
+  /**
+   * Only images whose recognised text (OCR) holds all these words, accent- and case-insensitive
+   * ("quoted phrase", word* for a prefix); the semantic query ranks them. Hits carry `ocrSnippet`.
+   */
+  text?: string;
 }
 
 export interface SearchResponse {
@@ -160,7 +170,8 @@ export class SearchSession {
     const searchStarted = performance.now();
     const limit = Math.max(1, Math.floor(opts.limit ?? DEFAULT_LIMIT));
     const filtered = hasFilters(opts.filters);
-    const allowed = filtered ? allowedContents(this.library, opts.filters as SearchFilters) : undefined;
+    let allowed = filtered ? allowedContents(this.library, opts.filters as SearchFilters) : undefined;
+    if (opts.text !== undefined) allowed = withImageText(this.library, opts.text, allowed);
     const considered = allowed ? allowed.size : this.index.size;
 
     // Contents whose files are all gone (present = 0) come back from the index without files; ask for
@@ -186,6 +197,7 @@ export class SearchSession {
       const min = opts.minScore;
       kept = kept.filter((h) => h.score >= min);
     }
+    if (opts.text !== undefined) attachSnippets(this.library, opts.text, kept);
     const now = performance.now();
     return {
       hits: kept,
