@@ -236,25 +236,23 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 
   /** A past run rebuilt from the library (only the winning label's score survives there). */
   function loadRun(runId: number | undefined): SortResult {
-    const db = lib().db;
-    const id = runId ?? (db.prepare('SELECT max(id) FROM sort_runs').pluck().get() as number | null) ?? undefined;
+    const l = lib();
+    const id = runId ?? l.latestSortRunId();
     if (id === undefined) throw new TriagemError('nothing has been sorted yet; run a sort first', 'not-found');
     const kept = runs.get(id);
     if (kept) return kept;
-    const run = db.prepare('SELECT labels FROM sort_runs WHERE id = ?').get(id) as { labels: string } | undefined;
+    const run = l.sortRun(id);
     if (!run) throw new TriagemError(`there is no sort run ${id}`, 'not-found');
-    const labels = JSON.parse(run.labels) as string[];
-    const rows = db.prepare('SELECT content_id AS contentId, label, score FROM sort_results WHERE run_id = ?').all(id) as {
-      contentId: number;
-      label: string;
-      score: number;
-    }[];
-    const presentPaths = db.prepare('SELECT path FROM files WHERE content_id = ? AND present = 1 ORDER BY path').pluck();
+    const labels = run.labels;
+    const rows = l.sortResults(id);
+    const present = l.filesOfContents(
+      rows.map((r) => r.contentId),
+      { present: true },
+    );
     const results: SortedFile[] = [];
     for (const r of rows) {
-      for (const p of presentPaths.all(r.contentId) as string[]) {
-        const file = lib().fileByPath(p);
-        if (file) results.push({ file, label: r.label, score: r.score, scores: { [r.label]: r.score } });
+      for (const file of present.get(r.contentId) ?? []) {
+        results.push({ file, label: r.label, score: r.score, scores: { [r.label]: r.score } });
       }
     }
     results.sort((a, b) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
@@ -442,16 +440,12 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 
     async 'thumbnail.get'(input) {
       const l = lib();
-      const row = (
-        input.contentId !== undefined
-          ? l.db.prepare('SELECT id, sha256 FROM contents WHERE id = ?').get(input.contentId)
-          : l.db.prepare('SELECT id, sha256 FROM contents WHERE sha256 = ?').get(input.sha256)
-      ) as { id: number; sha256: string } | undefined;
+      const row = input.contentId !== undefined ? l.content({ id: input.contentId }) : l.content({ sha256: input.sha256 ?? '' });
       if (!row) throw new TriagemError('no image with that id in the library', 'not-found');
       let file = l.thumbnailPath(row.sha256);
       if (!(await thumbnailExists(file))) {
         // Indexed with thumbnails off, or the cache was deleted: make it from any copy still on disk.
-        const source = l.db.prepare('SELECT path FROM files WHERE content_id = ? AND present = 1 ORDER BY path LIMIT 1').pluck().get(row.id) as string | undefined;
+        const source = l.firstPresentPath(row.id);
         if (!source) throw new TriagemError('no copy of this image is left on disk to make a thumbnail from', 'not-found');
         file = await ensureThumbnail(file, source);
       }

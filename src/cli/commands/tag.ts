@@ -28,7 +28,7 @@ export const tagCommand: Command = {
     if (action !== 'add' && action !== 'remove' && action !== 'list') throw new UsageError('say what to do: tag add|remove|list');
     if (action !== 'list' && (!tag || paths.length === 0)) throw new UsageError(`tag ${action} needs a tag and at least one path`);
     if (action === 'list' && paths.length > 0) throw new UsageError('tag list takes at most one tag');
-    const library = openExistingLibrary(values.library);
+    const library = openExistingLibrary(values.library, action === 'list' ? 'read' : 'write');
     try {
       if (action === 'list') {
         if (tag === undefined) {

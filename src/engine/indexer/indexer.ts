@@ -158,7 +158,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   // ---- scan and triage against what the library already has
   emit({ phase: 'scan', done: 0, total: 0, failed: 0, ratePerSec: 0, etaSec: null }, true);
   const excluded = (opts.exclude ?? []).map((p) => path.resolve(p));
-  const libraryFiles = [library.file, `${library.file}-wal`, `${library.file}-shm`, `${library.file}-journal`, library.thumbnailsDir];
+  const libraryFiles = library.ownFiles();
   const scan = await scanFolders(roots, {
     exclude: [...libraryFiles, ...excluded],
     signal,
@@ -365,7 +365,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     const now = Date.now();
     let files = 0;
     let reused = links.length;
-    library.db.transaction(() => {
+    store.transaction(() => {
       const rows: { contentId: number; vector: Float32Array }[] = [];
       for (const c of batch) {
         const contentId = store.upsertContent({ sha256: c.sha256, size: c.size, format: c.format, width: c.width, height: c.height });
@@ -384,7 +384,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
         if (f.previousId !== undefined) store.markAbsent(f.previousId);
       }
       rows.forEach((r) => embedded.add(r.contentId));
-    })();
+    });
     // Same tick as the commit: a worker that hashes one of these contents next finds it embedded.
     for (const c of batch) {
       inflight.delete(c.sha256);
@@ -456,12 +456,12 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   if (pendingFailures.length) {
     // Failures found after the last batch committed (a cancelled run's stragglers).
     const now = Date.now();
-    library.db.transaction(() => {
+    store.transaction(() => {
       for (const f of pendingFailures.splice(0)) {
         store.recordFailure(f.path, f.error, f.size, f.mtimeMs, now);
         if (f.previousId !== undefined) store.markAbsent(f.previousId);
       }
-    })();
+    });
   }
   if (signal?.aborted) summary.cancelled = true;
   summary.durationMs = Math.round(performance.now() - started);
