@@ -142,6 +142,31 @@ describe('opening a library', () => {
     expect(search.results.map((h) => path.basename(h.path))).toEqual(['vermelho.jpg']);
   });
 
+  // Until search stops writing its codes (the vector-index work), a read-only search cannot bring
+  // stale codes up to date; it must say what to do and change nothing.
+  it('a search whose codes are behind the embeddings says to run index, and changes nothing', async () => {
+    const dir = path.join(root, 'codigos-atrasados');
+    fs.mkdirSync(dir);
+    const stale = path.join(dir, 'lib.sqlite');
+    fs.copyFileSync(libFile, stale);
+    const lib = Library.open(stale, { mode: 'write' });
+    const model = lib.listModels()[0];
+    const id = lib.upsertContent({ sha256: 'f'.repeat(64), size: 1, format: 'jpeg', width: 1, height: 1 });
+    lib.upsertFile({ path: path.join(root, 'fora', 'nova.jpg'), ext: 'jpg', size: 1, mtimeMs: 1, meta: { takenAt: null, gpsLat: null, gpsLon: null, camera: null } }, id, 1);
+    lib.putEmbeddings(model.key, [{ contentId: id, vector: Float32Array.from({ length: model.dim }, (_, i) => (i === 0 ? 1 : 0)) }]);
+    lib.close();
+    const before = folderState(dir);
+    for (const argv of [['search', 'vermelho'], ['duplicates']]) {
+      const r = await runCli([...argv, '--library', stale, '--model', modelDir]);
+      expect(r.code, argv[0]).toBe(1);
+      expect(r.err).toContain(`${stale}: the library's search index is behind its images`);
+      expect(r.err).toContain('run `triagem index`');
+      expect(folderState(dir)).toEqual(before);
+    }
+    expect((await runCli(['index', photos, '--library', stale, '--model', modelDir, '--device', 'cpu'])).code).toBe(0);
+    expect((await runCli(['search', 'vermelho', '--library', stale, '--model', modelDir])).code).toBe(0);
+  });
+
   it('read mode refuses writes before SQLite would, and never switches the journal mode', () => {
     const lib = Library.open(libFile, { mode: 'read' });
     try {

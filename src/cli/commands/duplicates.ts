@@ -5,7 +5,7 @@ import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates } from '../../engine/search
 import { VectorIndex } from '../../engine/search/vector-index.js';
 import { COMMON_OPTIONS, numberOption, parse, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
-import { openExistingLibrary } from '../library-options.js';
+import { explainStaleSearchCodes, openExistingLibrary } from '../library-options.js';
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -52,7 +52,12 @@ export const duplicatesCommand: Command = {
       if (library.modelId(key) === undefined) {
         throw new TriagemError(`this library has no images indexed with ${key}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
       }
-      const index = VectorIndex.open(library, key);
+      let index: VectorIndex;
+      try {
+        index = VectorIndex.open(library, key);
+      } catch (err) {
+        throw explainStaleSearchCodes(err, library);
+      }
       const report = findDuplicates(library, index, { threshold, exact: !values['no-exact'] });
       if (values.json) {
         io.out(

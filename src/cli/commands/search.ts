@@ -5,7 +5,7 @@ import type { SearchFilters } from '../../engine/search/filters.js';
 import { SearchSession, type SearchHit, type SearchOptions, type SearchResponse } from '../../engine/search/search.js';
 import { COMMON_OPTIONS, intOption, numberOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
-import { openExistingLibrary } from '../library-options.js';
+import { explainStaleSearchCodes, openExistingLibrary } from '../library-options.js';
 
 /** Options shared by `search` and `similar`. */
 export const QUERY_OPTIONS = {
@@ -92,7 +92,9 @@ export async function withSession<T>(values: QueryValues, io: CliIo, fn: (sessio
   let model: ClipModel | undefined;
   try {
     model = await openModelForCli({ model: values.model, modelsDir: values['models-dir'], device: values.device, precision: values.precision, io, verbose: values.verbose });
-    const session = await SearchSession.open(library, model);
+    const session = await SearchSession.open(library, model).catch((err: unknown) => {
+      throw explainStaleSearchCodes(err, library);
+    });
     const sync = session.sync;
     if (values.verbose && sync && (sync.added || sync.removed || sync.refit)) {
       io.err(`search codes: +${sync.added} −${sync.removed}${sync.refit ? ' (re-fitted)' : ''}, ${sync.total} images, ${Math.round(sync.ms)} ms`);

@@ -73,6 +73,11 @@ function notALibrary(file: string, why: string): TriagemError {
   return new TriagemError(`cannot open library: ${why}, not a Triagem library; it was left untouched`, 'not-a-library', file);
 }
 
+/** True when `err` is SQLite refusing a write to a library opened for reading. */
+export function isReadOnlyRefusal(err: unknown): boolean {
+  return (sqliteCode(err) ?? '').startsWith('SQLITE_READONLY');
+}
+
 /** Why a library of this schema version cannot be opened in this mode, if it cannot. */
 export function schemaProblem(version: number, mode: LibraryMode, oldestReadable = OLDEST_READABLE_VERSION): string | undefined {
   if (version > SCHEMA_VERSION) return `library schema version ${version} is newer than this Triagem understands (${SCHEMA_VERSION}); update Triagem`;
