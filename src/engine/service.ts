@@ -245,10 +245,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     if (!run) throw new TriagemError(`there is no sort run ${id}`, 'not-found');
     const labels = run.labels;
     const rows = l.sortResults(id);
-    const present = l.filesOfContents(
-      rows.map((r) => r.contentId),
-      { present: true },
-    );
+    const present = l.filesOfContents(rows.map((r) => r.contentId), { present: true });
     const results: SortedFile[] = [];
     for (const r of rows) {
       for (const file of present.get(r.contentId) ?? []) {

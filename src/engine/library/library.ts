@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
 import { TriagemError, errorMessage } from '../errors.js';
 import { FailureRepository, type FailureRecord } from './failures.js';
 import { FileRepository, type ContentRef, type ContentRow, type FileRecord, type FileRow, type KnownFile } from './files.js';
@@ -93,12 +92,8 @@ function checkIdentity(identity: Identity, mode: LibraryMode, file: string): voi
   if (mode === 'read' && identity.kind === 'empty') throw new TriagemError('the library is empty; run `triagem index <folder>` first', 'no-library', file);
   if (identity.kind === 'library') {
     const problem = schemaProblem(identity.version, mode);
-    if (problem) throw new TriagemError(problem, version(identity) > SCHEMA_VERSION ? 'library-too-new' : 'library-too-old', file);
+    if (problem) throw new TriagemError(problem, identity.version > SCHEMA_VERSION ? 'library-too-new' : 'library-too-old', file);
   }
-}
-
-function version(identity: Identity): number {
-  return identity.kind === 'library' ? identity.version : 0;
 }
 
 /**
@@ -180,7 +175,7 @@ export class Library {
    * embedding-stream,duplicates}.ts still prepare their own SQL; they move behind Library methods in
    * the vectors work, and then this goes. Everything else uses the methods below.
    */
-  get db(): Database.Database {
+  get db(): Connection {
     return this.connection;
   }
 
