@@ -84,22 +84,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const someIds = (n: number) => Array.from({ length: n }, (_, i) => 1 + Math.floor((i * count) / n));
     const ids28 = someIds(28);
     const ids5000 = someIds(5000);
-    // The same rows through `content_id IN (SELECT value FROM json_each(?))`, the form the join replaced.
-    const inSubquery = withRawDb(
-      file,
-      (db) => {
-        const stmt = db
-          .prepare(
-            `SELECT f.id, f.path, f.folder, f.name, f.ext, f.size, f.mtime_ms, f.content_id, c.sha256, c.format, c.width, c.height, f.taken_at,
-             f.gps_lat, f.gps_lon, f.camera FROM files f JOIN contents c ON c.id = f.content_id
-             WHERE f.content_id IN (SELECT value FROM json_each(?)) AND f.present = 1`,
-          )
-          .raw();
-        const json = JSON.stringify(ids5000);
-        return time(repeats, () => stmt.all(json));
-      },
-      { readonly: true },
-    );
     const result = {
       files: count,
       fill_s: fillSeconds,
@@ -118,7 +102,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         search_filter_camera_dates: time(repeats, () => reader.contentsMatching({ present: true, camera: 'iphone', takenAfter: 1_600_000_000_000, takenBefore: 1_600_000_000_000 + count * 30_000 })),
         files_of_28_contents: time(repeats, () => reader.filesOfContents(ids28, { present: true })),
         files_of_5000_contents: time(repeats, () => reader.filesOfContents(ids5000, { present: true })),
-        files_of_5000_contents_in_subquery_rows_only: inSubquery,
         known_files_under_folder: time(repeats, () => reader.knownFilesUnder([emoji])),
       },
       open_close_ms: {

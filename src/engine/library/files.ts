@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { contentClause, fileClause, type ContentFilter, type FileFilter } from './filters.js';
-import { underFolders } from './sql.js';
+import { inList, underFolders } from './sql.js';
 import type { Statements } from './statements.js';
 
 export interface FileRecord {
@@ -107,8 +107,8 @@ function groupByContent(records: FileRecord[]): Map<number, FileRecord[]> {
 export class FileRepository {
   constructor(private readonly sql: Statements) {}
 
-  private records(where: string, params: readonly unknown[], join = ''): FileRecord[] {
-    return (this.sql.raw(`${FILE_SELECT}${join} WHERE ${where}`).all(...params) as FileTuple[]).map(toRecord).sort(byPath);
+  private records(where: string, params: readonly unknown[]): FileRecord[] {
+    return (this.sql.raw(`${FILE_SELECT} WHERE ${where}`).all(...params) as FileTuple[]).map(toRecord).sort(byPath);
   }
 
   list(filter: FileFilter): FileRecord[] {
@@ -127,11 +127,11 @@ export class FileRepository {
   /** Files of these contents that pass `filter`, grouped by content, each list sorted by path. */
   ofContents(contentIds: readonly number[], filter: FileFilter): Map<number, FileRecord[]> {
     if (contentIds.length === 0) return new Map();
+    // One statement for any number of ids (bound as one JSON list); SQLite looks each up in the
+    // content_id index.
+    const ids = inList('f.content_id', contentIds);
     const c = fileClause('f', filter);
-    // One statement for any number of ids (bound as JSON), joined rather than `IN (SELECT …)`: SQLite
-    // walks the list and looks each id up in the content_id index (bench `library` compares the two).
-    const ids = JSON.stringify([...new Set(contentIds)]);
-    return groupByContent(this.records(c.sql, [ids, ...c.params], ' JOIN json_each(?) ids ON f.content_id = ids.value'));
+    return groupByContent(this.records(`${ids.sql} AND ${c.sql}`, [...ids.params, ...c.params]));
   }
 
   /** Present files grouped by content, for contents held by at least `minFiles` present files. */
