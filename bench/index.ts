@@ -23,6 +23,7 @@ import type { ClipModel } from '../src/engine/models/types.js';
 import { sortLibrary } from '../src/engine/sort/sort.js';
 import { Prng } from '../test/support/synthetic/prng.js';
 import { sharedDir, vitB32StandInDir } from '../test/support/models.js';
+import { withRawDb } from '../test/support/raw-db.js';
 import { flag, median, round } from './_stats.js';
 
 // ---------- images
@@ -232,22 +233,19 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
     const key = library.modelKey(model.info);
     library.ensureModel(key, model.info.dim);
     const prng = new Prng(7);
-    const insContent = library.db.prepare('INSERT INTO contents(id, sha256, size, format, width, height) VALUES (?, ?, 1000, ?, 1024, 768)');
-    const insFile = library.db.prepare(
-      "INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, indexed_at, present) VALUES (?, ?, ?, 'jpg', 1000, 0, ?, 0, 1)",
-    );
+    const noMeta = { takenAt: null, gpsLat: null, gpsLon: null, camera: null };
     const chunk = 5000;
     for (let start = 1; start <= count; start += chunk) {
       const rows: { contentId: number; vector: Float32Array }[] = [];
-      library.db.transaction(() => {
+      library.transaction(() => {
         for (let id = start; id < Math.min(count + 1, start + chunk); id++) {
-          insContent.run(id, id.toString(16).padStart(64, '0'), 'jpeg');
+          const contentId = library.upsertContent({ sha256: id.toString(16).padStart(64, '0'), size: 1000, format: 'jpeg', width: 1024, height: 768 });
           const folder = `/photos/folder${id % 100}`;
-          insFile.run(`${folder}/img${id}.jpg`, folder, `img${id}.jpg`, id);
-          rows.push({ contentId: id, vector: randomUnit(prng, model.info.dim) });
+          library.upsertFile({ path: `${folder}/img${id}.jpg`, ext: 'jpg', size: 1000, mtimeMs: 0, meta: noMeta }, contentId, 0);
+          rows.push({ contentId, vector: randomUnit(prng, model.info.dim) });
         }
         library.putEmbeddings(key, rows);
-      })();
+      });
     }
     await model.encodeTexts(['warm-up']);
     const loads: number[] = [];
@@ -264,7 +262,7 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
     }
     // The alternative this library avoids: reading the same vectors through vec0's own cursor.
     const scanStart = performance.now();
-    const scanned = library.db.prepare(`SELECT rowid, embedding FROM ${library.embeddingTable(key)}`).raw().all().length;
+    const scanned = withRawDb(library.file, (db) => db.prepare(`SELECT rowid, embedding FROM ${library.embeddingTable(key)}`).raw().all().length);
     const vec0ScanSeconds = (performance.now() - scanStart) / 1000;
     if (scanned !== count) throw new Error(`vec0 scan returned ${scanned} rows`);
     const listStart = performance.now();

@@ -19,17 +19,15 @@ const LABELS = ['vermelho', 'verde', 'azul', 'amarelo', 'preto', 'branco', 'lara
 
 function fillLibrary(library: Library, key: string, dim: number, count: number): void {
   const prng = new Prng(7);
-  const insertContent = library.db.prepare('INSERT INTO contents(id, sha256, size, format, width, height) VALUES (?, ?, 1000, ?, 64, 64)');
-  const insertFile = library.db.prepare(
-    'INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, indexed_at, present) VALUES (?, ?, ?, ?, 1000, 0, ?, 0, 1)',
-  );
-  library.db.transaction(() => {
+  const noMeta = { takenAt: null, gpsLat: null, gpsLon: null, camera: null };
+  library.transaction(() => {
     for (let i = 1; i <= count; i++) {
       const folder = `/fotos/pasta-${i % 100}`;
-      insertContent.run(i, i.toString(16).padStart(64, '0'), 'jpeg');
-      insertFile.run(`${folder}/img-${i}.jpg`, folder, `img-${i}.jpg`, 'jpg', i);
+      const id = library.upsertContent({ sha256: i.toString(16).padStart(64, '0'), size: 1000, format: 'jpeg', width: 64, height: 64 });
+      if (id !== i) throw new Error(`content ${i} got id ${id}: the library was not empty`);
+      library.upsertFile({ path: `${folder}/img-${i}.jpg`, ext: 'jpg', size: 1000, mtimeMs: 0, meta: noMeta }, id, 0);
     }
-  })();
+  });
   library.ensureModel(key, dim);
   for (let start = 1; start <= count; start += 5000) {
     const rows: { contentId: number; vector: Float32Array }[] = [];

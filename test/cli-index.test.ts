@@ -10,6 +10,7 @@ import { main } from '../src/cli/main.js';
 import { Library } from '../src/engine/library/library.js';
 import { colour, snapshot, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
+import { withRawDb } from './support/raw-db.js';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -164,8 +165,8 @@ describe('triagem index', () => {
     expect(summary.indexed).toBe(n - atKill);
 
     const library = Library.open(lib);
-    const one = (sql: string) => library.db.prepare(sql).pluck().get() as number;
-    expect(library.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const one = (sql: string) => withRawDb(lib, (db) => db.prepare(sql).pluck().get() as number);
+    expect(withRawDb(lib, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
     expect(one('SELECT count(*) FROM files')).toBe(n);
     expect(one('SELECT count(DISTINCT path) FROM files')).toBe(n);
     expect(one('SELECT count(*) FROM contents')).toBe(n);

@@ -12,6 +12,7 @@ import { preprocessImage } from '../src/engine/models/preprocess.js';
 import type { ClipModel } from '../src/engine/models/types.js';
 import { colour, encodeImage, isRoot, snapshot, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
+import { withRawDb } from './support/raw-db.js';
 
 /** The real model, counting every image that reaches the vision tower. */
 function counting(model: ClipModel) {
@@ -45,13 +46,13 @@ function sha256(file: string): string {
 }
 
 function row(lib: Library, file: string) {
-  return lib.db.prepare('SELECT * FROM files WHERE path = ?').get(file) as
+  return withRawDb(lib.file, (db) => db.prepare('SELECT * FROM files WHERE path = ?').get(file)) as
     | { id: number; content_id: number; present: number; size: number; mtime_ms: number }
     | undefined;
 }
 
 function count(lib: Library, sql: string): number {
-  return lib.db.prepare(sql).pluck().get() as number;
+  return withRawDb(lib.file, (db) => db.prepare(sql).pluck().get() as number);
 }
 
 describe('pipeline primitives', () => {

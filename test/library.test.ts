@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TriagemError } from '../src/engine/errors.js';
 import { Library } from '../src/engine/library/library.js';
+import { TRIAGEM_APPLICATION_ID } from '../src/engine/library/identity.js';
 import { SCHEMA_VERSION } from '../src/engine/library/migrations.js';
+import { withRawDb } from './support/raw-db.js';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-library-'));
@@ -23,21 +25,18 @@ function vectorFor(id: number, dim: number): Float32Array {
 }
 
 function addContent(lib: Library, sha: string): number {
-  return Number(lib.db.prepare('INSERT INTO contents(sha256, size, format, width, height) VALUES (?, 10, ?, 4, 3)').run(sha, 'jpeg').lastInsertRowid);
+  return lib.upsertContent({ sha256: sha, size: 10, format: 'jpeg', width: 4, height: 3 });
 }
 
 function addFile(lib: Library, filePath: string, contentId: number, present = 1): void {
-  lib.db
-    .prepare(
-      `INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, taken_at, gps_lat, gps_lon, camera, indexed_at, present)
-       VALUES (?, ?, ?, ?, 10, 1000, ?, 5, -23.5, -46.6, 'Cam', 1, ?)`,
-    )
-    .run(filePath, path.dirname(filePath), path.basename(filePath), path.extname(filePath).slice(1).toLowerCase(), contentId, present);
+  const ext = path.extname(filePath).slice(1).toLowerCase();
+  lib.upsertFile({ path: filePath, ext, size: 10, mtimeMs: 1000, meta: { takenAt: 5, gpsLat: -23.5, gpsLon: -46.6, camera: 'Cam' } }, contentId, 1);
+  if (!present) lib.setFilesPresent([lib.fileByPath(filePath)!.id], false);
 }
 
 /** What vec0 itself returns when scanned through its virtual-table cursor. */
 function vec0Scan(lib: Library, key: string): Map<number, Float32Array> {
-  const rows = lib.db.prepare(`SELECT rowid, embedding FROM ${lib.embeddingTable(key)}`).raw().all() as [number, Buffer][];
+  const rows = withRawDb(lib.file, (db) => db.prepare(`SELECT rowid, embedding FROM ${lib.embeddingTable(key)}`).raw().all() as [number, Buffer][]);
   return new Map(rows.map(([id, b]) => [id, new Float32Array(Uint8Array.from(b).buffer)]));
 }
 
@@ -55,27 +54,30 @@ describe('Library', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the file and folders, in WAL mode, with sqlite-vec loaded and the latest schema', () => {
+  it('creates the file and folders, in WAL mode, with sqlite-vec loaded, the latest schema (v3: OCR tables) and the Triagem marker', () => {
     expect(fs.existsSync(lib.file)).toBe(true);
     expect(lib.file).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite'));
     expect(lib.thumbnailsDir).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite.thumbs'));
-    expect(lib.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(lib.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(2);
-    expect(lib.db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
-    const cols = (t: string) => (lib.db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
-    expect(cols('contents')).toEqual(['id', 'sha256', 'size', 'format', 'width', 'height']);
-    expect(cols('files')).toEqual([
-      'id', 'path', 'folder', 'name', 'ext', 'size', 'mtime_ms', 'content_id', 'taken_at', 'gps_lat', 'gps_lon', 'camera', 'indexed_at', 'present',
-    ]);
-    expect(cols('failures')).toEqual(['path', 'error', 'size', 'mtime_ms', 'at']);
-    expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at']);
-    expect(cols('sort_runs')).toEqual(['id', 'model_key', 'labels', 'threshold', 'created_at']);
-    expect(cols('sort_results')).toEqual(['run_id', 'content_id', 'label', 'score']);
-    expect(cols('tags')).toEqual(['content_id', 'tag']);
-    const indexes = (lib.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
-    expect(indexes).toMatch(/files\(content_id\)/);
-    expect(indexes).toMatch(/files\(folder\)/);
+    withRawDb(lib.file, (db) => {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(SCHEMA_VERSION).toBe(3);
+      expect(db.pragma('application_id', { simple: true })).toBe(TRIAGEM_APPLICATION_ID);
+      expect(db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
+      const cols = (t: string) => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
+      expect(cols('contents')).toEqual(['id', 'sha256', 'size', 'format', 'width', 'height']);
+      expect(cols('files')).toEqual([
+        'id', 'path', 'folder', 'name', 'ext', 'size', 'mtime_ms', 'content_id', 'taken_at', 'gps_lat', 'gps_lon', 'camera', 'indexed_at', 'present',
+      ]);
+      expect(cols('failures')).toEqual(['path', 'error', 'size', 'mtime_ms', 'at']);
+      expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at']);
+      expect(cols('sort_runs')).toEqual(['id', 'model_key', 'labels', 'threshold', 'created_at']);
+      expect(cols('sort_results')).toEqual(['run_id', 'content_id', 'label', 'score']);
+      expect(cols('tags')).toEqual(['content_id', 'tag']);
+      const indexes = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
+      expect(indexes).toMatch(/files\(content_id\)/);
+      expect(indexes).toMatch(/files\(folder\)/);
+    });
   });
 
   it('reopens an existing library without re-running migrations and keeps its data', () => {
@@ -86,7 +88,7 @@ describe('Library', () => {
   });
 
   it('refuses a library from a newer schema and a file that is not a library, naming the file', () => {
-    lib.db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    withRawDb(lib.file, (db) => db.pragma(`user_version = ${SCHEMA_VERSION + 1}`));
     const file = lib.file;
     lib.close();
     expect(() => Library.open(file)).toThrow(TriagemError);
@@ -105,7 +107,7 @@ describe('Library', () => {
     expect(lib.ensureModel(key, 8)).toBe(id);
     expect(lib.modelId(key)).toBe(id);
     expect(lib.embeddingTable(key)).toBe(`emb_${id}`);
-    const sql = lib.db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').pluck().get(`emb_${id}`) as string;
+    const sql = withRawDb(lib.file, (db) => db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').pluck().get(`emb_${id}`) as string);
     expect(sql).toMatch(/USING vec0\(embedding float\[8\]\)/);
     const other = lib.ensureModel('clip-vit-b32:quantized', 8);
     expect(other).not.toBe(id);
@@ -139,8 +141,10 @@ describe('Library', () => {
       Array.from({ length: n }, (_, i) => ({ contentId: i + 1, vector: vectorFor(i + 1, dim) })),
     );
     // Holes in the chunks, then some slots reused and a new id past the end.
-    const del = lib.db.prepare(`DELETE FROM ${lib.embeddingTable(key)} WHERE rowid = ?`);
-    for (const id of [1, 2, 500, 1025, 1500, 2600]) del.run(BigInt(id));
+    withRawDb(lib.file, (db) => {
+        const del = db.prepare(`DELETE FROM ${lib.embeddingTable(key)} WHERE rowid = ?`);
+        for (const id of [1, 2, 500, 1025, 1500, 2600]) del.run(BigInt(id));
+    });
     lib.putEmbeddings(key, [
       { contentId: 500, vector: vectorFor(9500, dim) },
       { contentId: 7777, vector: vectorFor(7777, dim) },

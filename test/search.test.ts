@@ -37,12 +37,12 @@ const COPY = 'cópias/vermelho-a (cópia).jpg';
 const run = runCli;
 
 function dbCounts(library: Library): Record<string, number> {
-  const one = (sql: string) => library.db.prepare(sql).pluck().get() as number;
+  const counts = library.counts();
   return {
-    files: one('SELECT count(*) FROM files'),
-    contents: one('SELECT count(*) FROM contents'),
+    files: counts.files,
+    contents: counts.contents,
     embeddings: library.listModels().reduce((s, m) => s + m.count, 0),
-    tags: one('SELECT count(*) FROM tags'),
+    tags: library.tagCount(),
   };
 }
 

@@ -12,6 +12,7 @@ import { cosineMatrix, labelMatrix, scoreMatrix } from '../src/engine/sort/scori
 import { sortLibrary, type SortResult } from '../src/engine/sort/sort.js';
 import { DEFAULT_TEMPLATES, parseTemplates, promptsForLabel } from '../src/engine/sort/templates.js';
 import { colourModelDir } from './support/models.js';
+import { withRawDb } from './support/raw-db.js';
 import { PHOTO_TREE, tempDir, writePhoto, writePhotoTree } from './support/sort-fixtures.js';
 
 /** The real model, with counters on every call that touches images or texts. */
@@ -156,13 +157,14 @@ describe('sortLibrary on an indexed nested folder', () => {
 
   it('persists each run and its per-content results', async () => {
     const result = await sortLibrary({ library, model: base, labels: ['verde', 'azul', 'vermelho'], threshold: 0.2 });
-    const run = library.db.prepare('SELECT model_key, labels, threshold FROM sort_runs WHERE id = ?').get(result.runId) as {
+    const raw = (sql: string) => withRawDb(library.file, (db) => db.prepare(sql).all(result.runId));
+    const run = raw('SELECT model_key, labels, threshold FROM sort_runs WHERE id = ?')[0] as {
       model_key: string;
       labels: string;
       threshold: number;
     };
     expect(run).toEqual({ model_key: library.modelKey(base.info), labels: JSON.stringify(['verde', 'azul', 'vermelho']), threshold: 0.2 });
-    const rows = library.db.prepare('SELECT content_id, label, score FROM sort_results WHERE run_id = ?').all(result.runId) as {
+    const rows = raw('SELECT content_id, label, score FROM sort_results WHERE run_id = ?') as {
       content_id: number;
       label: string;
       score: number;

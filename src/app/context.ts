@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError } from '../engine/errors.js';
-import { Library } from '../engine/library/library.js';
+import { Library, isReadOnlyRefusal } from '../engine/library/library.js';
 import { loadCatalog } from '../engine/models/catalog.js';
 import { ModelManager } from '../engine/models/manager.js';
 import { loadModel } from '../engine/models/model.js';
@@ -62,7 +62,10 @@ export interface OpenModel {
 const KEPT_RUNS = 8;
 
 export class AppContext {
-  private lib: { library: Library; access: LibraryAccess } | undefined;
+  /** Read-only handle: never changes the file, takes no lock, works on read-only media. */
+  private reader: Library | undefined;
+  /** Write handle: holds the library's one-writer lock while open (see releaseWriter). */
+  private writer: Library | undefined;
   private readonly runs = new Map<number, SortResult>();
   private readonly models = new Map<string, Promise<ClipModel>>();
   private readonly sessions = new Map<string, Promise<SearchSession>>();
@@ -79,28 +82,36 @@ export class AppContext {
   }
 
   /**
-   * The library, opened once. Reading never creates a library (a search on a typo'd path must not
-   * leave an empty file behind); writing creates it. A library opened for reading is reopened for
-   * writing when a later use case needs that.
+   * The library. Reading opens it read-only and never creates one (a search on a typo'd path must
+   * not leave an empty file behind, and a library on read-only media must still answer); writing
+   * creates it and takes the library's writer lock, which a long-lived door gives back with
+   * `releaseWriter` between jobs so the CLI can write while the app is open.
    */
   library(access: LibraryAccess): Library {
     if (this.closed) throw new TriagemError('Triagem is shutting down', 'closed');
-    if (this.lib && (this.lib.access === 'write' || access === 'read')) return this.lib.library;
-    if (access === 'read' && !this.libraryExists()) {
-      throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
+    if (access === 'write') {
+      this.writer ??= Library.open(this.libraryPath, { mode: 'write' });
+      return this.writer;
     }
-    const library = Library.open(this.libraryPath);
-    this.lib?.library.close();
-    this.lib = { library, access };
-    return library;
+    if (this.writer) return this.writer;
+    if (!this.reader) {
+      if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
+      this.reader = Library.open(this.libraryPath, { mode: 'read' });
+    }
+    return this.reader;
+  }
+
+  /** Gives back the writer lock; the next write reopens it. Search sessions keep their reader. */
+  releaseWriter(): void {
+    this.writer?.close();
+    this.writer = undefined;
   }
 
   /** Points the context at another library file; loaded models stay, search sessions go. */
   switchLibrary(file: string): void {
     const next = path.resolve(file);
     if (next === this.libraryPath) return;
-    this.lib?.library.close();
-    this.lib = undefined;
+    this.closeLibrary();
     this.sessions.clear();
     this.runs.clear();
     this.config = { ...this.config, libraryPath: next };
@@ -124,7 +135,7 @@ export class AppContext {
 
   /** The models this library holds embeddings for (none when there is no library yet). */
   libraryModels(): LibraryModel[] {
-    if (!this.lib && !this.libraryExists()) return [];
+    if (!this.writer && !this.reader && !this.libraryExists()) return [];
     return this.library('read')
       .listModels()
       .map((m) => {
@@ -169,7 +180,17 @@ export class AppContext {
     const open = await this.openModel(request);
     let pending = this.sessions.get(open.key);
     if (!pending) {
-      pending = SearchSession.open(this.library('read'), open.model, { modelKey: open.key, warmup: !this.config.oneShot });
+      const library = this.searchLibrary();
+      pending = SearchSession.open(library, open.model, { modelKey: open.key, warmup: !this.config.oneShot }).catch((err: unknown) => {
+        // Search brings stale search codes up to date as it opens, which a reader cannot (an index
+        // run stopped early): say what to do instead of SQLite's "attempt to write a readonly database".
+        if (!isReadOnlyRefusal(err)) throw err;
+        throw new TriagemError(
+          "the library's search index is behind its images (an index run stopped early?), and searching only reads the library; run `triagem index` on the same folders once to bring it up to date",
+          'search-codes-stale',
+          library.file,
+        );
+      });
       this.sessions.set(open.key, pending);
       pending.catch(() => this.sessions.delete(open.key));
     }
@@ -194,9 +215,14 @@ export class AppContext {
     if (kept) return kept;
     const run = library.sortRun(id);
     if (!run) throw new TriagemError(`there is no sort run ${id}`, 'not-found');
+    const rows = library.sortResults(id);
+    const files = library.filesOfContents(
+      rows.map((r) => r.contentId),
+      { present: true },
+    );
     const results: SortedFile[] = [];
-    for (const r of run.results) {
-      for (const file of library.presentFilesByContent(r.contentId)) results.push({ file, label: r.label, score: r.score, scores: { [r.label]: r.score } });
+    for (const r of rows) {
+      for (const file of files.get(r.contentId) ?? []) results.push({ file, label: r.label, score: r.score, scores: { [r.label]: r.score } });
     }
     results.sort((a, b) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
     return { runId: id, labels: run.labels, results, unembedded: [] };
@@ -210,7 +236,22 @@ export class AppContext {
     }
     this.models.clear();
     this.sessions.clear();
-    this.lib?.library.close();
-    this.lib = undefined;
+    this.closeLibrary();
+  }
+
+  /** Search sessions outlive jobs, so they hold the reader, never the writer that jobs give back. */
+  private searchLibrary(): Library {
+    if (!this.reader) {
+      if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
+      this.reader = Library.open(this.libraryPath, { mode: 'read' });
+    }
+    return this.reader;
+  }
+
+  private closeLibrary(): void {
+    this.writer?.close();
+    this.reader?.close();
+    this.writer = undefined;
+    this.reader = undefined;
   }
 }

@@ -288,7 +288,13 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     if (!parsed.ok) return parsed;
     try {
       const handler: Handler<K> = handlers[op];
-      const value = await handler(parsed.value);
+      let value: OpOutput<K>;
+      try {
+        value = await handler(parsed.value);
+      } finally {
+        // Between jobs the writer lock goes back, so `triagem` can write to the library while the app is open.
+        if (!job) app.releaseWriter();
+      }
       if (options.checkOutputs) {
         const checked = contract[op].output.safeParse(value);
         if (!checked.success) return { ok: false, error: { ...zodWireError(`engine answered ${op} with output that breaks the contract`, checked.error), code: 'internal' } };

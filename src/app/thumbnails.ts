@@ -18,12 +18,12 @@ export interface Thumbnail {
 
 export async function thumbnail(app: AppContext, ref: { contentId?: number; sha256?: string }): Promise<Thumbnail> {
   const library = app.library('read');
-  const content = library.content(ref);
+  const content = library.content(ref.contentId !== undefined ? { id: ref.contentId } : { sha256: ref.sha256 ?? '' });
   if (!content) throw new TriagemError('no image with that id in the library', 'not-found');
   let file = library.thumbnailPath(content.sha256);
   if (!(await thumbnailExists(file))) {
     // Indexed with thumbnails off, or the cache was deleted: make it from any copy still on disk.
-    const source = library.presentFilesByContent(content.id)[0]?.path;
+    const source = library.firstPresentPath(content.id);
     if (!source) throw new TriagemError('no copy of this image is left on disk to make a thumbnail from', 'not-found');
     file = await ensureThumbnail(file, source);
   }

@@ -31,7 +31,7 @@ export async function encodeAndCommit(run: IndexRun, batch: PendingContent[], li
   const now = Date.now();
   let files = 0;
   let reused = links.length;
-  library.db.transaction(() => {
+  store.transaction(() => {
     const rows: { contentId: number; vector: Float32Array }[] = [];
     for (const c of batch) {
       const contentId = store.upsertContent({ sha256: c.sha256, size: c.size, format: c.format, width: c.width, height: c.height });
@@ -44,7 +44,7 @@ export async function encodeAndCommit(run: IndexRun, batch: PendingContent[], li
     for (const l of links) store.upsertFile(fileRow(l.entry), l.contentId, now);
     writeFailures(store, failures, now);
     rows.forEach((r) => run.embedded.add(r.contentId));
-  })();
+  });
   // Same tick as the commit: a reader that hashes one of these contents next finds it embedded.
   for (const c of batch) {
     run.inflight.delete(c.sha256);
@@ -83,5 +83,5 @@ export async function batchStage(run: IndexRun): Promise<void> {
 export function commitRemainingFailures(run: IndexRun): void {
   if (run.failures.length === 0) return;
   const now = Date.now();
-  run.library.db.transaction(() => writeFailures(run.store, run.failures.splice(0), now))();
+  run.store.transaction(() => writeFailures(run.store, run.failures.splice(0), now));
 }

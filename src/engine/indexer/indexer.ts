@@ -41,7 +41,8 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     store,
     key,
     roots,
-    excluded: (opts.exclude ?? []).map((p) => path.resolve(p)),
+    // The library's own files (the SQLite file, its lock and side files) are never images to index.
+    excluded: [...library.ownFiles(), ...(opts.exclude ?? []).map((p) => path.resolve(p))],
     signal,
     onScanProgress: (found) => progress.scanning(found),
   });

@@ -1,53 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
 import { TriagemError, errorMessage } from '../errors.js';
-import { migrate } from './migrations.js';
+import { FailureRepository, type FailureRecord } from './failures.js';
+import { FileRepository, type ContentRef, type ContentRow, type FileRecord, type FileRow, type KnownFile } from './files.js';
+import { registerFilterFunctions, type ContentFilter, type FileFilter } from './filters.js';
+import { identifyConnection, identifyFile, type Identity } from './identity.js';
+import { OLDEST_READABLE_VERSION, SCHEMA_VERSION, migrate } from './migrations.js';
 import { OcrStore } from './ocr.js';
-import { underFolders } from './sql.js';
+import { SortRunRepository, type NewSortRun, type SortResultRecord, type SortRunRecord } from './sort-runs.js';
+import { connect, sqliteCode, type Connection } from './sqlite.js';
+import { Statements } from './statements.js';
+import { TagRepository } from './tags.js';
 import { chunkRowids, hasChunkLayout, readChunkVectors, type VectorRows } from './vec-chunks.js';
+import { WriteLock, currentCommand, lockFileOf, writerInfoFileOf } from './write-lock.js';
 
-export interface FileRecord {
-  id: number;
-  path: string;
-  folder: string;
-  name: string;
-  ext: string;
-  size: number;
-  mtimeMs: number;
-  contentId: number;
-  sha256: string;
-  format: string | null;
-  width: number | null;
-  height: number | null;
-  takenAt: number | null;
-  gpsLat: number | null;
-  gpsLon: number | null;
-  camera: string | null;
-}
+export type { ContentFilter, FileFilter } from './filters.js';
+export type { ContentRef, ContentRow, FileRecord, FileRow, KnownFile, PhotoFields } from './files.js';
+export type { FailureRecord } from './failures.js';
+export type { NewSortRun, SortResultRecord, SortRunRecord } from './sort-runs.js';
+export type { WriterInfo } from './write-lock.js';
 
 export interface EmbeddingMatrix {
   contentIds: Int32Array;
   dim: number;
   /** Row-major, one L2-normalized row per entry of contentIds. */
   data: Float32Array;
-}
-
-export interface FileFilter {
-  /** Files inside any of these folders, at any depth. */
-  folders?: string[];
-  /** Lower-case extensions without the dot. */
-  exts?: string[];
-  present?: boolean;
-}
-
-export interface FailureRecord {
-  path: string;
-  error: string;
-  size: number | null;
-  mtimeMs: number | null;
-  at: number;
 }
 
 export interface LibraryCounts {
@@ -57,45 +34,102 @@ export interface LibraryCounts {
   failures: number;
 }
 
-const FILE_SELECT = `SELECT f.id, f.path, f.folder, f.name, f.ext, f.size, f.mtime_ms, f.content_id, c.sha256, c.format, c.width,
-  c.height, f.taken_at, f.gps_lat, f.gps_lon, f.camera FROM files f JOIN contents c ON c.id = f.content_id`;
+/**
+ * read: SQLite read-only; no migration, no journal-mode switch, no lock, nothing written beside the
+ * file, so it works on read-only media and never changes the library's bytes. write: migrates, and
+ * holds the library's writer lock until close().
+ */
+export type LibraryMode = 'read' | 'write';
 
-type FileRow = [number, string, string, string, string, number, number, number, string, string | null, number | null, number | null, number | null, number | null, number | null, string | null];
-
-// Raw rows turned into objects here, and sorted in JS rather than through the path index: for 100k
-// files that is ~0.4 s instead of ~0.7 s with better-sqlite3's own row objects and ORDER BY.
-function toRecord(r: FileRow): FileRecord {
-  return {
-    id: r[0],
-    path: r[1],
-    folder: r[2],
-    name: r[3],
-    ext: r[4],
-    size: r[5],
-    mtimeMs: r[6],
-    contentId: r[7],
-    sha256: r[8],
-    format: r[9],
-    width: r[10],
-    height: r[11],
-    takenAt: r[12],
-    gpsLat: r[13],
-    gpsLon: r[14],
-    camera: r[15],
-  };
+export interface LibraryOpenOptions {
+  /** Default 'write' (creates the library when missing). */
+  mode?: LibraryMode;
+  /** write: what a second writer is told holds the library (default: this process's command line). */
+  command?: string;
+  /** write: how long to wait for another process that is writing this library (default 5 s). */
+  waitMs?: number;
 }
 
-function byPath(a: FileRecord, b: FileRecord): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+export const DEFAULT_WRITER_WAIT_MS = 5000;
+/** How long a statement waits on another connection's lock (SQLite's busy timeout). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** Libraries this process has open, by canonical path: their headers must not be read with plain I/O. */
+const openHere = new Map<string, number>();
+
+function canonicalPath(abs: string): string {
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
+    } catch {
+      return abs;
+    }
+  }
+}
+
+function notALibrary(file: string, why: string): TriagemError {
+  return new TriagemError(`cannot open library: ${why}, not a Triagem library; it was left untouched`, 'not-a-library', file);
+}
+
+/** True when `err` is SQLite refusing a write to a library opened for reading. */
+export function isReadOnlyRefusal(err: unknown): boolean {
+  return (sqliteCode(err) ?? '').startsWith('SQLITE_READONLY');
+}
+
+/** Why a library of this schema version cannot be opened in this mode, if it cannot. */
+export function schemaProblem(version: number, mode: LibraryMode, oldestReadable = OLDEST_READABLE_VERSION): string | undefined {
+  if (version > SCHEMA_VERSION) return `library schema version ${version} is newer than this Triagem understands (${SCHEMA_VERSION}); update Triagem`;
+  if (mode === 'read' && version < oldestReadable) {
+    return `library schema version ${version} was made by an older Triagem and must be upgraded before it can be read; run a command that writes to it once (e.g. \`triagem index\`), on a writable copy if it sits on read-only media`;
+  }
+  return undefined;
+}
+
+function checkIdentity(identity: Identity, mode: LibraryMode, file: string): void {
+  if (identity.kind === 'foreign') throw notALibrary(file, identity.why);
+  if (mode === 'read' && identity.kind === 'missing') throw new TriagemError('no library here yet; run `triagem index <folder>` first', 'no-library', file);
+  if (mode === 'read' && identity.kind === 'empty') throw new TriagemError('the library is empty; run `triagem index <folder>` first', 'no-library', file);
+  if (identity.kind === 'library') {
+    const problem = schemaProblem(identity.version, mode);
+    if (problem) throw new TriagemError(problem, identity.version > SCHEMA_VERSION ? 'library-too-new' : 'library-too-old', file);
+  }
 }
 
 /**
- * sqlite-vec is a shared library SQLite loads by path. In the packaged app that path points inside
- * app.asar, which only Electron's own fs can read: the file itself is unpacked beside the archive.
+ * A read-only connection. A WAL-mode file (a library written by an older Triagem, or one a writer has
+ * open) needs its -shm beside it; where the folder cannot hold one (read-only media) and no writer
+ * left a -wal, the file is read as immutable instead, which is exact because nothing can change it.
  */
-function loadVectorExtension(db: Database.Database): void {
-  const file = sqliteVec.getLoadablePath().replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
-  db.loadExtension(file);
+function openReader(file: string): Connection {
+  let db: Connection | undefined;
+  try {
+    db = connect(file, { readonly: true, vec: true, busyTimeoutMs: BUSY_TIMEOUT_MS });
+    db.pragma('schema_version');
+    return db;
+  } catch (err) {
+    db?.close();
+    const code = sqliteCode(err) ?? '';
+    const readOnlyFolder = code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN');
+    if (!readOnlyFolder || fs.existsSync(`${file}-wal`)) throw err;
+    return connect(file, { readonly: true, immutable: true, vec: true });
+  }
+}
+
+/**
+ * A library a writer closes is left in rollback-journal mode, so that readers (search on a read-only
+ * disk, a copy on a USB stick) open it without creating -wal/-shm files. Only possible when no other
+ * connection has it open; otherwise it stays in WAL mode until the last writer closes.
+ */
+function leaveAtRest(db: Connection): void {
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+  } catch {
+    // Another connection is open: that is fine, see above.
+  }
 }
 
 function vectorBlob(v: Float32Array): Buffer {
@@ -116,45 +150,104 @@ function blobToVector(b: Buffer, dim: number): Float32Array {
 export class Library {
   readonly thumbnailsDir: string;
   private readonly tables = new Map<string, { table: string; dim: number; fast: boolean }>();
+  private readonly sql: Statements;
+  private readonly files: FileRepository;
+  private readonly failures: FailureRepository;
+  private readonly tags: TagRepository;
+  private readonly sortRuns: SortRunRepository;
   private ocrStore: OcrStore | undefined;
 
   private constructor(
     readonly file: string,
-    readonly db: Database.Database,
+    readonly mode: LibraryMode,
+    private readonly connection: Connection,
+    private readonly lock: WriteLock | undefined,
+    private readonly key: string,
   ) {
     this.thumbnailsDir = path.join(path.dirname(file), `${path.basename(file)}.thumbs`);
+    this.sql = new Statements(connection);
+    this.files = new FileRepository(this.sql);
+    this.failures = new FailureRepository(this.sql);
+    this.tags = new TagRepository(this.sql);
+    this.sortRuns = new SortRunRepository(this.sql);
   }
 
-  static open(file: string): Library {
+  /**
+   * @deprecated The raw connection, kept only while src/engine/search/{code-store,vector-index,
+   * embedding-stream,duplicates}.ts still prepare their own SQL; they move behind Library methods in
+   * the vectors work, and then this goes. Everything else uses the methods below.
+   */
+  get db(): Connection {
+    return this.connection;
+  }
+
+  /**
+   * Opens a library file. Either mode first makes sure the file is a Triagem library (or missing or
+   * empty, for 'write'), reading it without changing it, and refuses anything else untouched.
+   */
+  static open(file: string, opts: LibraryOpenOptions = {}): Library {
+    const mode = opts.mode ?? 'write';
     const abs = path.resolve(file);
-    let db: Database.Database | undefined;
+    let db: Connection | undefined;
+    let lock: WriteLock | undefined;
+    let key = abs;
     try {
       if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new Error('is a folder, not a library file');
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      db = new Database(abs);
-      loadVectorExtension(db);
-      db.pragma('journal_mode = WAL');
-      // WAL + NORMAL: a crash can lose the last commits but never corrupts the file; each indexing
-      // batch is its own transaction, so at most that batch is redone.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 10000');
-      migrate(db, abs);
+      key = canonicalPath(abs);
+      // A library this process already has open is known to be one, and reading its header with
+      // plain file I/O here would drop the SQLite locks the process holds on it.
+      if (!openHere.has(key)) checkIdentity(identifyFile(abs), mode, abs);
+      if (mode === 'write') {
+        fs.mkdirSync(path.dirname(abs), { recursive: true });
+        lock = WriteLock.acquire(key, { command: opts.command ?? currentCommand(), waitMs: opts.waitMs ?? DEFAULT_WRITER_WAIT_MS });
+        db = connect(abs, { readonly: false, vec: true, busyTimeoutMs: BUSY_TIMEOUT_MS });
+        // Again, now that no other writer can be changing it, and before anything is written.
+        checkIdentity(identifyConnection(db), mode, abs);
+        db.pragma('journal_mode = WAL');
+        // WAL + NORMAL: a crash can lose the last commits but never corrupts the file; each indexing
+        // batch is its own transaction, so at most that batch is redone.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        migrate(db, abs);
+      } else {
+        db = openReader(abs);
+        checkIdentity(identifyConnection(db), mode, abs);
+      }
+      registerFilterFunctions(db);
     } catch (err) {
       db?.close();
+      lock?.release();
       if (err instanceof TriagemError) throw err;
       throw new TriagemError(`cannot open library: ${errorMessage(err)}`, 'library-open', abs);
     }
-    return new Library(abs, db);
+    openHere.set(key, (openHere.get(key) ?? 0) + 1);
+    return new Library(abs, mode, db, lock, key);
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.connection.open) return;
+    if (this.mode === 'write') leaveAtRest(this.connection);
+    this.connection.close();
+    this.lock?.release();
+    const n = (openHere.get(this.key) ?? 1) - 1;
+    if (n > 0) openHere.set(this.key, n);
+    else openHere.delete(this.key);
+  }
+
+  /** The statements, for a change; a library opened for reading refuses before SQLite would. */
+  private writable(): Statements {
+    if (this.mode !== 'write') throw new TriagemError('the library is open for reading only', 'library-read-only', this.file);
+    return this.sql;
+  }
+
+  /** Runs `fn` as one transaction: all its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.writable().transaction(fn);
   }
 
   /** Text recognised in the images (OCR records, full-text search, the library's OCR switch). */
   get ocr(): OcrStore {
-    return (this.ocrStore ??= new OcrStore(this.db));
+    return (this.ocrStore ??= new OcrStore(this.connection));
   }
 
   modelKey(info: { id: string; precision: string }): string {
@@ -202,52 +295,95 @@ export class Library {
     return info;
   }
 
+  // Files and contents ----------------------------------------------------------------------------
+
+  /** Files passing `filter`, sorted by path. */
   listFiles(filter: FileFilter = {}): FileRecord[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.folders?.length) where.push(underFolders('f.path', filter.folders, params));
-    if (filter.exts?.length) {
-      where.push(`f.ext IN (${filter.exts.map(() => '?').join(',')})`);
-      params.push(...filter.exts.map((e) => e.replace(/^\./, '').toLowerCase()));
-    }
-    if (filter.present !== undefined) {
-      where.push('f.present = ?');
-      params.push(filter.present ? 1 : 0);
-    }
-    const sql = `${FILE_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
-    return this.records(sql, params);
+    return this.files.list(filter);
   }
 
   fileByPath(filePath: string): FileRecord | undefined {
-    return this.records(`${FILE_SELECT} WHERE f.path = ?`, [path.resolve(filePath)])[0];
+    return this.files.byPath(filePath);
   }
 
+  /** Every file holding this content, present or not, sorted by path. */
   filesByContent(contentId: number): FileRecord[] {
-    return this.records(`${FILE_SELECT} WHERE f.content_id = ?`, [contentId]);
+    return this.files.byContent(contentId);
   }
 
-  private records(sql: string, params: unknown[]): FileRecord[] {
-    return (this.db.prepare(sql).raw().all(...params) as FileRow[]).map(toRecord).sort(byPath);
+  /** Files of these contents that pass `filter`, grouped by content, each list sorted by path. */
+  filesOfContents(contentIds: readonly number[], filter: FileFilter = {}): Map<number, FileRecord[]> {
+    return this.files.ofContents(contentIds, filter);
   }
 
-  /**
-   * Files matching a SQL condition over `files f JOIN contents c`, sorted by path. For modules (search)
-   * that build their own filters but must present the same FileRecord as everything else.
-   */
-  filesWhere(condition: string, params: readonly unknown[]): FileRecord[] {
-    return this.records(`${FILE_SELECT} WHERE ${condition}`, [...params]);
+  /** Present files grouped by content, for contents that at least `minFiles` present files hold. */
+  contentsWithManyFiles(minFiles: number): Map<number, FileRecord[]> {
+    return this.files.withManyFiles(minFiles);
+  }
+
+  /** Contents with a file passing the file-level part of `filter` that pass its content-level part. */
+  contentsMatching(filter: ContentFilter): Set<number> {
+    return this.files.matchingContents(filter);
+  }
+
+  /** Contents that some present file holds, ascending. */
+  presentContentIds(): number[] {
+    return this.files.presentContentIds();
   }
 
   contentIdBySha256(sha256: string): number | undefined {
-    const row = this.db.prepare('SELECT id FROM contents WHERE sha256 = ?').get(sha256) as { id: number } | undefined;
-    return row?.id;
+    return this.files.contentIdBySha256(sha256);
+  }
+
+  content(ref: { id: number } | { sha256: string }): ContentRef | undefined {
+    return this.files.content(ref);
+  }
+
+  /** The first present file (by path) holding this content, e.g. to make its thumbnail from. */
+  firstPresentPath(contentId: number): string | undefined {
+    return this.files.firstPresentPath(contentId);
   }
 
   /** Contents that some present file holds but that have no embedding from this model yet. */
   contentIdsWithoutEmbedding(key: string): number[] {
     const embedded = this.embeddedContentIds(key);
-    const ids = this.db.prepare('SELECT DISTINCT content_id FROM files WHERE present = 1 ORDER BY content_id').pluck().all() as number[];
-    return ids.filter((id) => !embedded.has(id));
+    return this.presentContentIds().filter((id) => !embedded.has(id));
+  }
+
+  // Indexing writes --------------------------------------------------------------------------------
+
+  /** What the library knows about every file under these folders, by path. */
+  knownFilesUnder(roots: readonly string[]): Map<string, KnownFile> {
+    return this.files.knownUnder(roots);
+  }
+
+  setFilesPresent(ids: readonly number[], present: boolean): void {
+    if (ids.length === 0) return;
+    this.writable().transaction(() => ids.forEach((id) => this.files.setPresent(id, present)));
+  }
+
+  /** Inserts the content or refreshes its format and size; returns its id. */
+  upsertContent(c: ContentRow): number {
+    this.writable();
+    return this.files.upsertContent(c);
+  }
+
+  /** Records the file as present with this content, and clears any failure recorded for its path. */
+  upsertFile(f: FileRow, contentId: number, now: number): void {
+    this.writable();
+    this.files.upsertFile(f, contentId, now);
+    this.failures.clear(f.path);
+  }
+
+  recordFailure(filePath: string, error: string, size: number | null, mtimeMs: number | null, now: number): void {
+    this.writable();
+    this.failures.record(filePath, error, size, mtimeMs, now);
+  }
+
+  /** Drops recorded failures under the roots for paths not in `keep` (gone, or fine now). */
+  pruneFailures(roots: readonly string[], keep: ReadonlySet<string>): void {
+    const drop = this.failures.pathsUnder(roots).filter((p) => !keep.has(p));
+    if (drop.length) this.writable().transaction(() => drop.forEach((p) => this.failures.clear(p)));
   }
 
   embeddedContentIds(key: string): Set<number> {
@@ -326,60 +462,84 @@ export class Library {
     return { ids, data };
   }
 
+  /** Every path this library keeps: its file, SQLite's side files, its lock and its thumbnails. */
+  ownFiles(): string[] {
+    const names = (f: string) => [f, `${f}-wal`, `${f}-shm`, `${f}-journal`, lockFileOf(f), writerInfoFileOf(f)];
+    return [...new Set([...names(this.file), ...names(this.key), this.thumbnailsDir])];
+  }
+
   thumbnailPath(sha256: string): string {
     return path.join(this.thumbnailsDir, sha256.slice(0, 2), `${sha256}.webp`);
   }
 
-  /** Failures recorded by indexing, optionally only those inside `folders`. */
-  listFailures(folders?: string[]): FailureRecord[] {
-    const params: unknown[] = [];
-    const where = folders?.length ? ` WHERE ${underFolders('path', folders, params)}` : '';
-    const rows = this.db.prepare(`SELECT path, error, size, mtime_ms, at FROM failures${where} ORDER BY path`).all(...params) as {
-      path: string;
-      error: string;
-      size: number | null;
-      mtime_ms: number | null;
-      at: number;
-    }[];
-    return rows.map((r) => ({ path: r.path, error: r.error, size: r.size, mtimeMs: r.mtime_ms, at: r.at }));
-  }
-
-  latestSortRunId(): number | undefined {
-    return (this.db.prepare('SELECT max(id) FROM sort_runs').pluck().get() as number | null) ?? undefined;
-  }
-
-  /** A stored sort run: its labels and each content's winning label and score. */
-  sortRun(runId: number): { labels: string[]; results: { contentId: number; label: string; score: number }[] } | undefined {
-    const run = this.db.prepare('SELECT labels FROM sort_runs WHERE id = ?').get(runId) as { labels: string } | undefined;
-    if (!run) return undefined;
-    const results = this.db.prepare('SELECT content_id AS contentId, label, score FROM sort_results WHERE run_id = ?').all(runId) as {
-      contentId: number;
-      label: string;
-      score: number;
-    }[];
-    return { labels: JSON.parse(run.labels) as string[], results };
-  }
-
-  presentFilesByContent(contentId: number): FileRecord[] {
-    return this.records(`${FILE_SELECT} WHERE f.content_id = ? AND f.present = 1`, [contentId]);
-  }
-
-  /** The content row for an id or a sha256, for thumbnails and previews. */
-  content(ref: { contentId?: number; sha256?: string }): { id: number; sha256: string } | undefined {
-    return (
-      ref.contentId !== undefined
-        ? this.db.prepare('SELECT id, sha256 FROM contents WHERE id = ?').get(ref.contentId)
-        : this.db.prepare('SELECT id, sha256 FROM contents WHERE sha256 = ?').get(ref.sha256)
-    ) as { id: number; sha256: string } | undefined;
+  /** Failures recorded by indexing, optionally only those inside `folders`, by path. */
+  listFailures(folders?: readonly string[]): FailureRecord[] {
+    return this.failures.list(folders);
   }
 
   counts(): LibraryCounts {
-    const one = (sql: string) => this.db.prepare(sql).pluck().get() as number;
     return {
-      files: one('SELECT count(*) FROM files'),
-      presentFiles: one('SELECT count(*) FROM files WHERE present = 1'),
-      contents: one('SELECT count(*) FROM contents'),
-      failures: one('SELECT count(*) FROM failures'),
+      files: this.files.count(false),
+      presentFiles: this.files.count(true),
+      contents: this.files.contentCount(),
+      failures: this.failures.count(),
     };
+  }
+
+  // Tags -------------------------------------------------------------------------------------------
+
+  /** True when the content did not carry the tag before. */
+  tagContent(contentId: number, tag: string): boolean {
+    this.writable();
+    return this.tags.add(contentId, tag);
+  }
+
+  /** True when the content carried the tag. */
+  untagContent(contentId: number, tag: string): boolean {
+    this.writable();
+    return this.tags.remove(contentId, tag);
+  }
+
+  /** Every tag with how many contents carry it, by tag. */
+  listTags(): { tag: string; contents: number }[] {
+    return this.tags.list();
+  }
+
+  contentIdsWithTag(tag: string): number[] {
+    return this.tags.contentIds(tag);
+  }
+
+  tagCount(): number {
+    return this.tags.count();
+  }
+
+  // Sort runs --------------------------------------------------------------------------------------
+
+  /** Stores a sort run and the label and score it gave each content; returns the run's id. */
+  saveSortRun(run: NewSortRun): number {
+    this.writable();
+    return this.sortRuns.save(run);
+  }
+
+  latestSortRunId(): number | undefined {
+    return this.sortRuns.latestId();
+  }
+
+  sortRun(id: number): SortRunRecord | undefined {
+    return this.sortRuns.get(id);
+  }
+
+  /** Every sort run, newest first. */
+  listSortRuns(): SortRunRecord[] {
+    return this.sortRuns.list();
+  }
+
+  sortResults(runId: number): SortResultRecord[] {
+    return this.sortRuns.results(runId);
+  }
+
+  /** The labels a run actually gave (`unsure` included when it was used). */
+  sortResultLabels(runId: number): string[] {
+    return this.sortRuns.resultLabels(runId);
   }
 }

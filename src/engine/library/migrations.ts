@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { TriagemError } from '../errors.js';
+import { TRIAGEM_APPLICATION_ID } from './identity.js';
 
 /**
  * Each entry moves the schema from version `index` to `index + 1`. Entries are append-only: a shipped
@@ -68,6 +69,10 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
     `);
   },
+  // The marker that tells a Triagem library from any other SQLite file (see identity.ts).
+  (db) => {
+    db.pragma(`application_id = ${TRIAGEM_APPLICATION_ID}`);
+  },
   // Text recognised in images (OCR): one record per content, a full-text index over it that the
   // triggers keep in sync (accent- and case-insensitive: "manifestacao" finds "Manifestação"), and
   // the library's OCR switch. SQL in library/ocr.ts.
@@ -112,6 +117,13 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * The oldest schema a library opened for reading may have: reading never migrates, so this is the
+ * oldest version whose tables this code reads correctly. Raise it when a migration changes what
+ * readers rely on; a library older than that must be opened once by a writing command.
+ */
+export const OLDEST_READABLE_VERSION = 1;
 
 /** Brings the library up to SCHEMA_VERSION, one transaction per step so a crash leaves a valid version. */
 export function migrate(db: Database, file: string): void {

@@ -145,7 +145,18 @@ function adjustForTrim(original: string, highlights: [number, number][]): [numbe
 const CHUNK = 500;
 
 export class OcrStore {
+  private tables: boolean | undefined;
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * False for a library made before OCR existed and opened read-only (reading never migrates): it
+   * simply has no recognised text, rather than failing.
+   */
+  private get available(): boolean {
+    this.tables ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ocr_text'").get() !== undefined;
+    return this.tables;
+  }
 
   /**
    * Contents some present file holds that have no record made with `settings` (or whose record is
@@ -185,6 +196,7 @@ export class OcrStore {
   }
 
   get(contentId: number): OcrRecord | undefined {
+    if (!this.available) return undefined;
     const row = this.db
       .prepare('SELECT content_id, status, text, confidence, engine, langs, pipeline, path, error, ms, at FROM ocr_text WHERE content_id = ?')
       .get(contentId) as
@@ -197,6 +209,10 @@ export class OcrStore {
 
   /** Contents whose text holds every word of `query`, with their relevance (higher is better). */
   match(query: string): Map<number, number> {
+    if (!this.available) {
+      queryOrThrow(query);
+      return new Map();
+    }
     const rows = this.db.prepare('SELECT rowid, bm25(ocr_fts) FROM ocr_fts WHERE ocr_fts MATCH ?').raw().all(queryOrThrow(query)) as [number, number][];
     // bm25 is lower-is-better and negative; flip it so it reads like a score.
     return new Map(rows.map(([id, rank]) => [id, -rank]));
@@ -206,6 +222,7 @@ export class OcrStore {
   snippets(query: string, contentIds: readonly number[]): Map<number, OcrSnippet> {
     const q = queryOrThrow(query);
     const out = new Map<number, OcrSnippet>();
+    if (!this.available) return out;
     for (let i = 0; i < contentIds.length; i += CHUNK) {
       const ids = contentIds.slice(i, i + CHUNK);
       const rows = this.db
@@ -219,11 +236,13 @@ export class OcrStore {
 
   counts(): OcrCounts {
     const out: OcrCounts = { text: 0, empty: 0, gated: 0, failed: 0 };
+    if (!this.available) return out;
     for (const row of this.db.prepare('SELECT status, count(*) AS n FROM ocr_text GROUP BY status').all() as { status: OcrStatus; n: number }[]) out[row.status] = row.n;
     return out;
   }
 
   config(): OcrConfig {
+    if (!this.available) return { enabled: null, langs: null };
     const row = this.db.prepare('SELECT enabled, langs FROM ocr_config WHERE id = 1').get() as { enabled: number | null; langs: string | null } | undefined;
     return { enabled: row?.enabled === null || row?.enabled === undefined ? null : row.enabled === 1, langs: row?.langs ?? null };
   }

@@ -22,11 +22,10 @@ function checkTag(tag: string): string {
   return t;
 }
 
-function change(library: Library, tag: string, paths: readonly string[], sql: string): TagChange {
+function change(library: Library, tag: string, paths: readonly string[], apply: (contentId: number, tag: string) => boolean): TagChange {
   const t = checkTag(tag);
-  const stmt = library.db.prepare(sql);
   const out: TagChange = { changed: [], unchanged: [], failed: [] };
-  library.db.transaction(() => {
+  library.transaction(() => {
     for (const p of paths) {
       const abs = path.resolve(p);
       const file = library.fileByPath(abs);
@@ -34,29 +33,28 @@ function change(library: Library, tag: string, paths: readonly string[], sql: st
         out.failed.push({ path: abs, error: 'not in the library; run `triagem index` on its folder first' });
         continue;
       }
-      const result = stmt.run(file.contentId, t);
-      (result.changes > 0 ? out.changed : out.unchanged).push(abs);
+      (apply(file.contentId, t) ? out.changed : out.unchanged).push(abs);
     }
-  })();
+  });
   return out;
 }
 
 export function addTag(library: Library, tag: string, paths: readonly string[]): TagChange {
-  return change(library, tag, paths, 'INSERT OR IGNORE INTO tags(content_id, tag) VALUES (?, ?)');
+  return change(library, tag, paths, (id, t) => library.tagContent(id, t));
 }
 
 export function removeTag(library: Library, tag: string, paths: readonly string[]): TagChange {
-  return change(library, tag, paths, 'DELETE FROM tags WHERE content_id = ? AND tag = ?');
+  return change(library, tag, paths, (id, t) => library.untagContent(id, t));
 }
 
 /** Every tag with how many contents carry it. */
 export function listTags(library: Library): { tag: string; contents: number }[] {
-  return library.db.prepare('SELECT tag, count(*) AS contents FROM tags GROUP BY tag ORDER BY tag').all() as { tag: string; contents: number }[];
+  return library.listTags();
 }
 
 /** Present files whose content carries `tag`. */
 export function filesWithTag(library: Library, tag: string): FileRecord[] {
-  const ids = library.db.prepare('SELECT content_id FROM tags WHERE tag = ? ORDER BY content_id').pluck().all(checkTag(tag)) as number[];
+  const ids = library.contentIdsWithTag(checkTag(tag));
   const byContent = filesForContents(library, ids);
   return [...byContent.values()].flat().sort((a, b) => a.path.localeCompare(b.path));
 }

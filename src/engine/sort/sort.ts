@@ -106,35 +106,7 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
     results.push({ file, label: decided.label, score: decided.score, scores: all });
   }
 
-  const runId = persistRun(library, key, labels, threshold, perContent);
+  const runId = library.saveSortRun({ modelKey: key, labels, threshold: threshold ?? null, results: perContent });
   if (!fewShot) return { runId, labels, results, unembedded };
   return { runId, labels, results, unembedded, fewShot: fewShot.report, exampleContentIds: fewShot.contentIds };
-}
-
-function persistRun(
-  library: Library,
-  modelKey: string,
-  labels: readonly string[],
-  threshold: number | undefined,
-  decided: ReadonlyMap<number, { label: string; score: number }>,
-): number {
-  const db = library.db;
-  const insertRun = db.prepare(
-    'INSERT INTO sort_runs(model_key, labels, threshold, created_at) VALUES (?, ?, ?, ?)',
-  );
-  const insertResult = db.prepare(
-    'INSERT INTO sort_results(run_id, content_id, label, score) VALUES (?, ?, ?, ?)',
-  );
-  const write = db.transaction(() => {
-    const info = insertRun.run(modelKey, JSON.stringify(labels), threshold ?? null, Date.now());
-    const runId = Number(info.lastInsertRowid);
-    // In key order: appending to the (run_id, content_id) B-tree beats inserting all over it.
-    const ids = [...decided.keys()].sort((a, b) => a - b);
-    for (const contentId of ids) {
-      const { label, score } = decided.get(contentId)!;
-      insertResult.run(runId, contentId, label, score);
-    }
-    return runId;
-  });
-  return write();
 }
