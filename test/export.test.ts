@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csvField, resultsCsv } from '../src/engine/export/csv.js';
 import { exportSorted, recordOutput } from '../src/engine/export/export.js';
 import { JournalWriter, readJournal } from '../src/engine/export/journal.js';
+import { journalKey } from '../src/engine/export/journal-key.js';
 import { labelFolderName, labelFolders, numberedName } from '../src/engine/export/names.js';
 import { undoExport } from '../src/engine/export/undo.js';
 import { indexFolders } from '../src/engine/indexer/indexer.js';
@@ -58,6 +59,7 @@ describe('export and undo', () => {
       'azul/',
       'azul/céu azul.webp',
       'azul/mar.jpg',
+      'manifest-sha256.txt',
       'verde/',
       'verde/folha.png',
       'verde/verde claro.jpeg',
@@ -115,10 +117,12 @@ describe('export and undo', () => {
     }
 
     // The journal is JSON lines with every step.
-    const entries = readJournal(summary.journal);
-    expect(entries[0]).toMatchObject({ type: 'header', operation: 'move' });
+    const { entries } = readJournal(summary.journal, journalKey());
+    expect(entries[0]).toMatchObject({ type: 'header', operation: 'move', sources: [fs.realpathSync(photos)] });
     expect(entries.filter((e) => e.type === 'deleted')).toHaveLength(6);
-    expect(entries.at(-1)?.type).toBe('end');
+    expect(entries.filter((e) => e.type === 'end')).toHaveLength(1);
+    // The manifest, written last, is an output undo removes.
+    expect(entries.at(-1)).toMatchObject({ type: 'output', path: path.join(dest, 'manifest-sha256.txt') });
     expect(path.basename(summary.journal)).toMatch(/^\.triagem-journal-.*\.jsonl$/);
 
     const undo = await undoExport(summary.journal);
@@ -162,7 +166,7 @@ describe('export and undo', () => {
     expect(fs.existsSync(grown)).toBe(true);
     expect(summary.exported).toHaveLength(4);
     expect(fs.readdirSync(path.join(dest, 'verde'))).toEqual(['folha.png']);
-    const entries = readJournal(summary.journal);
+    const { entries } = readJournal(summary.journal, journalKey());
     expect(entries.filter((e) => e.type === 'aborted')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'failed')).toHaveLength(2);
   });
@@ -192,31 +196,30 @@ describe('export and undo', () => {
     fs.writeFileSync(csv, resultsCsv(sorted.labels, sorted.results));
     await recordOutput(summary.journal, csv);
     const undo = await undoExport(summary.journal);
-    expect(undo.removedOutputs).toEqual([csv]);
+    expect(undo.removedOutputs.sort()).toEqual([csv, path.join(dest, 'manifest-sha256.txt')].sort());
     expect(listTree(dest)).toEqual([path.basename(summary.journal)]);
   });
 
-  it('recovers from a crash mid-copy: the partial file goes, a stranger at that path stays', async () => {
+  it('recovers from a crash mid-copy: the partial temporary file goes, a stranger at the final name stays', async () => {
     const sorted = await sort();
     const [first, second] = sorted.results;
     fs.mkdirSync(path.join(dest, 'x'), { recursive: true });
-    const partial = path.join(dest, 'x', 'partial.jpg');
+    // Copies are written under a hidden temporary name and only linked to their final name once complete.
+    const partial = path.join(dest, 'x', '.triagem-part-1-partial.jpg');
     const stranger = path.join(dest, 'x', 'stranger.jpg');
     fs.writeFileSync(partial, fs.readFileSync(first.file.path).subarray(0, 100));
     fs.writeFileSync(stranger, 'not from the export');
-    // What a process killed right after creating both targets leaves behind: "begin" and no "copied".
-    const journal = JournalWriter.create(dest);
-    journal.write({ type: 'header', version: 1, createdAt: Date.now(), operation: 'copy', destination: dest });
+    // What a process killed while copying leaves behind: "begin" and no "placed".
+    const journal = JournalWriter.create(dest, { createdAt: Date.now(), operation: 'copy', destination: dest, sources: [photos] }, journalKey());
     journal.write({ type: 'mkdir', path: path.join(dest, 'x') });
-    for (const [id, r, to] of [[1, first, partial], [2, second, stranger]] as const) {
-      journal.write({ type: 'begin', id, op: 'copy', from: r.file.path, to, sha256: r.file.sha256, size: r.file.size });
-    }
+    journal.write({ type: 'begin', id: 1, op: 'copy', from: first.file.path, to: path.join(dest, 'x', 'partial.jpg'), tmp: partial, sha256: first.file.sha256, size: first.file.size });
+    journal.write({ type: 'begin', id: 2, op: 'copy', from: second.file.path, to: stranger, tmp: path.join(dest, 'x', '.triagem-part-2-stranger.jpg'), sha256: second.file.sha256, size: second.file.size });
     journal.close();
     // ... and half a line.
-    fs.appendFileSync(journal.file, '{"type":"copied","i');
+    fs.appendFileSync(journal.file, '{"type":"placed","i');
 
     const undo = await undoExport(journal.file);
-    expect(undo.items.find((i) => i.to === partial)?.outcome).toBe('removed');
+    expect(undo.deleted).toEqual([partial]);
     expect(undo.items.find((i) => i.to === stranger)?.outcome).toBe('kept');
     expect(fs.existsSync(partial)).toBe(false);
     expect(fs.readFileSync(stranger, 'utf8')).toBe('not from the export');
@@ -240,11 +243,15 @@ describe('export and undo', () => {
     const before = snapshot(photos);
     const sorted = await sort();
     const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'move' });
-    const begin = readJournal(summary.journal).find((e) => e.type === 'begin')!;
-    if (begin.type !== 'begin') throw new Error('unreachable');
+    const read = readJournal(summary.journal, journalKey());
+    const begin = read.entries.find((e) => e.type === 'begin')!;
+    const placed = read.entries.find((e) => e.type === 'placed' && e.id === (begin.type === 'begin' ? begin.id : -1));
+    if (begin.type !== 'begin' || placed?.type !== 'placed') throw new Error('unreachable');
     // The killed undo had created the original path again and written part of the file.
-    fs.writeFileSync(begin.from, fs.readFileSync(begin.to).subarray(0, 50));
-    fs.appendFileSync(summary.journal, `${JSON.stringify({ type: 'undo-begin', id: begin.id, target: begin.from })}\n`);
+    fs.writeFileSync(begin.from, fs.readFileSync(placed.to).subarray(0, 50));
+    const writer = JournalWriter.append(read, journalKey());
+    writer.write({ type: 'undo-begin', id: begin.id, target: begin.from }, true);
+    writer.close();
     const undo = await undoExport(summary.journal);
     expect(undo.problems).toEqual([]);
     expect(undo.items.every((i) => i.outcome === 'restored')).toBe(true);
