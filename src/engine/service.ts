@@ -332,12 +332,13 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
             reused: summary.reused,
             missing: summary.missing ?? 0,
             failed: summary.failed,
+            warnings: summary.warnings,
             durationMs: summary.durationMs,
           };
         } catch (err) {
           // Work done before the cancel is committed batch by batch; the next run picks up from there.
           if (controller.signal.aborted) {
-            return { jobId, modelKey: key, cancelled: true, indexed: 0, skipped: 0, unchanged: 0, reused: 0, missing: 0, failed: [], durationMs: Date.now() - started };
+            return { jobId, modelKey: key, cancelled: true, indexed: 0, skipped: 0, unchanged: 0, reused: 0, missing: 0, failed: [], warnings: [], durationMs: Date.now() - started };
           }
           throw err;
         }
@@ -386,7 +387,14 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       const exported =
         input.operation === 'none'
           ? undefined
-          : await exportSorted({ results: run.results, labels: run.labels, destination, operation: input.operation });
+          : await exportSorted({ results: run.results, labels: run.labels, destination, operation: input.operation, library: lib() });
+      if (exported?.stopped) {
+        throw new TriagemError(
+          `stopped: ${exported.stopped.reason}; ${exported.exported.length} files done, ${exported.stopped.notAttempted} not tried. Nothing was lost; the journal ${exported.journal} undoes what was done`,
+          'destination-failed',
+          destination,
+        );
+      }
       // The CSV never replaces anything: a taken name gets " (n)".
       let csv = '';
       for (let n = 0; ; n++) {
@@ -412,7 +420,8 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
 
     async 'export.undo'(input) {
-      const summary = await undoExport(input.journal);
+      // Only journals of this library's own exports: a path handed in from outside is not enough.
+      const summary = await undoExport(input.journal, { library: lib() });
       const problems = new Set(summary.problems);
       return {
         journal: summary.journal,

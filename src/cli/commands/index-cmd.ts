@@ -28,7 +28,9 @@ picks up where it stopped. Your files are only read, never changed.
   --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
   --batch_size <n>       images per inference batch (default 16)
-  --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}]}
+  --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}],
+                         "warnings":[{"path","warning"}]} (damaged images indexed anyway; links
+                         leading out of the folders, not followed)
   --verbose              also report which execution provider runs the model
 
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
@@ -80,6 +82,7 @@ function humanSummary(s: IndexSummary): string {
   const parts = [`indexed ${s.indexed}${s.reused ? ` (${s.reused} reused without encoding)` : ''}`, `${s.unchanged} unchanged`, `${s.skipped} skipped (not images)`];
   if (s.missing) parts.push(`${s.missing} no longer found`);
   parts.push(`${s.failed.length} failed`);
+  if (s.warnings.length) parts.push(`${s.warnings.length} warnings`);
   return `${s.cancelled ? 'Stopped: ' : ''}${parts.join(', ')} in ${formatDuration(s.durationMs / 1000)}`;
 }
 
@@ -140,11 +143,13 @@ export const indexCommand: Command = {
               unchanged: summary.unchanged,
               reused: summary.reused,
               failed: summary.failed.map((f) => ({ path: f.path, error: f.error })),
+              warnings: summary.warnings.map((w) => ({ path: w.path, warning: w.warning })),
             }),
           );
         } else {
           io.out(humanSummary(summary));
           for (const f of summary.failed) io.err(`  failed: ${f.path}: ${f.error}`);
+          for (const w of summary.warnings) io.err(`  warning: ${w.path}: ${w.warning}`);
         }
         return summary.cancelled ? 130 : 0;
       } finally {

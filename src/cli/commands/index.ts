@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { indexCommand } from './index-cmd.js';
 import { sortCommand } from './sort.js';
 import { undoCommand } from './undo.js';
+import { verifyExportCommand } from './verify-export.js';
 import { serveCommand } from './serve.js';
 import { debugEmbed, debugTensor, debugTokens } from './debug.js';
 import { MODELS_COMMANDS } from './models.js';
@@ -15,6 +16,7 @@ export const COMMANDS: Command[] = [
   indexCommand,
   sortCommand,
   undoCommand,
+  verifyExportCommand,
   debugTokens,
   debugTensor,
   debugEmbed,

@@ -9,7 +9,7 @@ import { indexFolders, type IndexProgress } from '../../engine/indexer/indexer.j
 import { Library, type FileRecord } from '../../engine/library/library.js';
 import type { ClipModel } from '../../engine/models/types.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
-import { UNSURE_LABEL, normalizeLabels, parseLabelList } from '../../engine/sort/labels.js';
+import { UNSURE_LABEL, combineLabels, normalizeLabels, parseLabelList } from '../../engine/sort/labels.js';
 import { findPreset, loadPresets } from '../../engine/sort/presets.js';
 import { sortLibrary } from '../../engine/sort/sort.js';
 import { DEFAULT_TEMPLATES, parseTemplates } from '../../engine/sort/templates.js';
@@ -63,7 +63,9 @@ again with other labels only encodes the label texts.
                          score:<label> per label. Default: <destination>/${RESULTS_CSV} (numbered if
                          taken) when there is a destination, else printed to stdout (unless --json).
                          An existing file is replaced only if it is an earlier results CSV
-  --json                 print {"results":[{path,label,score}],"journal","failed"} to stdout
+  --json                 print {"results":[{path,label,score}],"journal","csv","failed"} to stdout, plus
+                         "manifest" (the export's manifest-sha256.txt), "redirected" (labels whose
+                         folder name was taken by a link or file) and "stopped" (disk full) when set
   --model <id|folder>    model to use (default clip-vit-b32); --models-dir <dir> where models live
   --library <file>       library file (default: the app's library)
   --device <d>           auto | cpu | cuda | dml | coreml     --precision <p>  weights variant
@@ -135,29 +137,18 @@ function labelsAndTemplates(
   threshold: number | undefined,
 ): { labels: string[]; templates?: string[] } {
   try {
-    const labels: string[] = [];
-    if (values.preset !== undefined) labels.push(...findPreset(values.preset).labels);
-    if (values.labels !== undefined) labels.push(...parseLabelList(values.labels));
-    if (labels.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
+    const preset = values.preset !== undefined ? findPreset(values.preset).labels : [];
+    const given = values.labels !== undefined ? parseLabelList(values.labels) : [];
+    if (preset.length + given.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
+    // A label the preset already has may be repeated in --labels; the same label twice in --labels is refused.
     return {
-      labels: normalizeLabels(dedupe(labels), threshold),
+      labels: normalizeLabels(combineLabels(preset, given).labels, threshold),
       templates: values.templates !== undefined ? parseTemplates(values.templates) : undefined,
     };
   } catch (err) {
     if (err instanceof TriagemError) throw new UsageError(err.message);
     throw err;
   }
-}
-
-/** A preset plus --labels may name the same label twice; that is not a mistake worth stopping for. */
-function dedupe(labels: string[]): string[] {
-  const seen = new Set<string>();
-  return labels.filter((l) => {
-    const key = l.normalize('NFC').trim().toLocaleLowerCase();
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function isDirectory(p: string): boolean {
@@ -273,10 +264,16 @@ function exportedAreas(p: SortPlan): string[] {
 
 function writeCsvFile(file: string, csv: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  // Write beside, then rename: a reader never sees half a CSV, and a failed run leaves the old one.
+  // Write beside, then rename: a reader never sees half a CSV, and a failed run leaves the old one
+  // (and no half-written temporary file, e.g. when the disk is full).
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, csv, { encoding: 'utf8', flag: 'wx' });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, csv, { encoding: 'utf8', flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** `<destination>/triagem-results.csv`, or `triagem-results (n).csv` when an earlier run left one. */
@@ -338,17 +335,27 @@ export const sortCommand: Command = {
           labels: result.labels,
           destination: p.destination,
           operation: p.operation,
+          sources: p.source !== undefined ? [p.source] : undefined,
+          library,
           onProgress: (done, total) => progress.update(`${p.operation === 'move' ? 'moving' : 'copying'} ${done}/${total}`),
         });
         progress.done();
         failed.push(...exported.failed);
       }
 
-      const csvPath = p.outputFile ?? (p.destination !== undefined ? defaultCsvPath(p.destination) : undefined);
+      let csvPath = p.outputFile ?? (p.destination !== undefined ? defaultCsvPath(p.destination) : undefined);
       const csv = resultsCsv(result.labels, result.results);
+      let csvError: string | undefined;
       if (csvPath !== undefined) {
-        writeCsvFile(csvPath, csv);
-        if (exported && isInside(csvPath, p.destination as string)) await recordOutput(exported.journal, csvPath);
+        try {
+          writeCsvFile(csvPath, csv);
+          if (exported && isInside(csvPath, p.destination as string)) await recordOutput(exported.journal, csvPath);
+        } catch (err) {
+          // After a stopped export (full disk) the summary and journal path still matter most.
+          if (!exported?.stopped) throw err;
+          csvError = `results CSV not written: ${errorMessage(err)}`;
+          csvPath = undefined;
+        }
       }
 
       const exportedTo = new Map(exported?.exported.map((e) => [e.from, e.to]));
@@ -372,9 +379,12 @@ export const sortCommand: Command = {
             journal: exported?.journal ?? null,
             csv: csvPath ?? null,
             failed,
+            ...(exported?.stopped ? { stopped: exported.stopped } : {}),
+            ...(exported?.redirected.length ? { redirected: exported.redirected } : {}),
+            ...(exported?.manifest ? { manifest: exported.manifest } : {}),
           }),
         );
-      } else if (csvPath === undefined) {
+      } else if (csvPath === undefined && !exported?.stopped) {
         io.out(csv);
       }
 
@@ -388,12 +398,25 @@ export const sortCommand: Command = {
       const lines = [`sorted ${result.results.length} images into ${result.labels.length} labels${perLabel ? `\n${perLabel}` : ''}`];
       if (exported) {
         lines.push(`${p.operation === 'move' ? 'moved' : 'copied'} ${exported.exported.length} files into ${p.destination}`);
+        for (const r of exported.redirected) lines.push(`label "${r.label}" went to ${r.folder}: ${r.reason}`);
+        if (exported.manifest) lines.push(`manifest: ${exported.manifest}  (check with: triagem verify-export "${p.destination}")`);
         lines.push(`journal: ${exported.journal}  (revert with: triagem undo "${exported.journal}")`);
       }
       if (csvPath !== undefined) lines.push(`results: ${csvPath}`);
       if (!values.json) summaryOut(lines.join('\n'));
       if (failed.length > 0 && !values.json) {
         io.err(`${failed.length} file(s) not sorted:\n${failed.map((f) => `  ${f.path}: ${f.error}`).join('\n')}`);
+      }
+      if (exported?.stopped) {
+        const s = exported.stopped;
+        io.err(
+          [
+            `triagem sort: stopped: ${s.reason} (${s.code}). ${exported.exported.length} files were ${p.operation === 'move' ? 'moved' : 'copied'} before the stop; ${s.notAttempted} were not tried and are where they were.`,
+            ...(csvError ? [csvError] : []),
+            `Nothing was lost. Free some space and run the sort again, or revert what was done with: triagem undo "${exported.journal}"`,
+          ].join('\n'),
+        );
+        return 1;
       }
       return 0;
     } finally {

@@ -10,7 +10,9 @@ export const undoCommand: Command = {
 Copies are deleted only while still identical to what sort wrote; moved files are copied back,
 verified and only then removed from the destination. An original path that is taken now is never
 overwritten: the file is restored beside it as "name (1).ext" and reported. Empty label folders
-the export created are removed. Exit codes: 0 done (problems are listed), 1 fatal, 2 usage error.`,
+the export created are removed, and every file deleted is listed. Only journals signed by Triagem
+for this user are accepted, and undo touches nothing outside the export's destination and the
+source folders the journal records. Exit codes: 0 done (problems are listed), 1 fatal, 2 usage error.`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, { json: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('give exactly one journal file');
@@ -27,6 +29,8 @@ the export created are removed. Exit codes: 0 done (problems are listed), 1 fata
         `${summary.removedDirs.length} empty folders removed`,
       ];
       const lines = [`undo of ${summary.operation} (${summary.journal}): ${parts.join(', ')}`];
+      // Every file undo deleted, so nobody has to take its word for what went.
+      for (const file of summary.deleted) lines.push(`  deleted: ${file}`);
       io.out(lines.join('\n'));
     }
     if (summary.problems.length > 0) {
@@ -35,6 +39,9 @@ the export created are removed. Exit codes: 0 done (problems are listed), 1 fata
           .map((p) => `  ${p.to}: ${p.outcome}${p.restoredTo ? ` → ${p.restoredTo}` : ''}${p.detail ? ` (${p.detail})` : ''}`)
           .join('\n')}`,
       );
+    }
+    if (!summary.journalComplete) {
+      io.err(`the journal ${summary.journal} could not record all of this undo (destination full); what is listed above was done — run undo again once there is space`);
     }
     return 0;
   },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TriagemError, errorMessage } from '../errors.js';
 import { classifyFile, isImageExtension, readErrorReason, SNIFF_BYTES, type ImageFormat } from '../images/formats.js';
 import { readPhotoMetadata, type PhotoMetadata } from '../images/metadata.js';
-import { thumbnailExists, writeThumbnail } from '../images/thumbnail.js';
+import { cleanStaleThumbnailTemps, thumbnailExists, writeThumbnail } from '../images/thumbnail.js';
 import type { Library } from '../library/library.js';
 import type { ClipModel } from '../models/types.js';
 import { decodeImage, decodeThumbnail } from './decode.js';
@@ -39,6 +39,8 @@ export interface IndexSummary {
   /** Of `indexed`, files that needed no encoding: renamed, moved, or duplicates of other files. */
   reused: number;
   failed: IndexFailure[];
+  /** Indexed, but the user should know: damaged images decoded leniently, links leading out of the folders (not followed). */
+  warnings: { path: string; warning: string }[];
   durationMs: number;
   /** Files whose rows were marked `present = 0` because they are gone from the indexed folders. */
   missing?: number;
@@ -83,6 +85,7 @@ interface PendingContent {
   height: number;
   tensor: Float32Array | undefined;
   files: Entry[];
+  warning?: string;
 }
 
 type Ready = { kind: 'encode'; content: PendingContent } | { kind: 'link'; entry: Entry; contentId: number };
@@ -145,7 +148,8 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   library.ensureModel(key, model.info.dim);
   const store = new IndexStore(library);
 
-  const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], durationMs: 0 };
+  const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], warnings: [], durationMs: 0 };
+  if (thumbnails) await cleanStaleThumbnailTemps(library.thumbnailsDir);
   let lastEmit = 0;
   const emit = (p: IndexProgress, force = false) => {
     if (!opts.onProgress) return;
@@ -164,6 +168,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     signal,
     onProgress: (found) => emit({ phase: 'scan', done: found, total: 0, failed: 0, ratePerSec: 0, etaSec: null }),
   });
+  summary.warnings.push(...scan.warnings);
   const embedded = library.embeddedContentIds(key);
   const known = store.knownFilesUnder(roots);
   const work: WorkItem[] = [];
@@ -338,6 +343,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
         content.tensor = decoded.tensor;
         content.width = decoded.width;
         content.height = decoded.height;
+        content.warning = decoded.warning;
       } catch (err) {
         inflight.delete(content.sha256);
         slots.release();
@@ -371,6 +377,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
         const contentId = store.upsertContent({ sha256: c.sha256, size: c.size, format: c.format, width: c.width, height: c.height });
         rows.push({ contentId, vector: vectors[rows.length] });
         for (const e of c.files) store.upsertFile({ path: e.file.path, ext: e.file.ext, size: e.size, mtimeMs: e.mtimeMs, meta: e.meta }, contentId, now);
+        if (c.warning) for (const e of c.files) summary.warnings.push({ path: e.file.path, warning: c.warning });
         files += c.files.length;
         reused += c.files.length - 1;
       }
