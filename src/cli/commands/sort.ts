@@ -237,6 +237,8 @@ async function indexSource(
       `indexed ${summary.indexed} new or changed (${summary.reused} reused an embedding), ${summary.unchanged} unchanged, ${summary.skipped} non-images skipped, ${summary.failed.length} failed (${(summary.durationMs / 1000).toFixed(1)} s)`,
     );
   }
+  // Damaged images sorted anyway, links leading out of the source (not followed): the user should know.
+  for (const w of summary.warnings) io.err(`warning: ${w.path}: ${w.warning}`);
   const files = library.listFiles({ present: true, folders: [source] }).filter((f) => !insideAny(f.path, excluded));
   // Files that failed in an earlier run and did not change are not retried, but still belong in the report.
   const failed = new Map<string, Failure>(summary.failed.map((f) => [f.path, f]));
