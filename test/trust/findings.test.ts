@@ -61,7 +61,7 @@ function deadPid(): number {
 }
 
 describe('trust: the findings of issue F', () => {
-  useNoNetwork();
+  useNoNetwork('findings');
   let model: ClipModel;
   let modelDir: string;
   let modelsDir: string;

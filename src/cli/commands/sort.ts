@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, UsageError, errorMessage } from '../../engine/errors.js';
@@ -350,8 +351,11 @@ export const sortCommand: Command = {
       let csvError: string | undefined;
       if (csvPath !== undefined) {
         try {
+          // Journaled before it is written: undo then removes it even after a crash in between.
+          if (exported && isInside(csvPath, p.destination as string)) {
+            await recordOutput(exported.journal, csvPath, { sha256: createHash('sha256').update(csv, 'utf8').digest('hex') });
+          }
           writeCsvFile(csvPath, csv);
-          if (exported && isInside(csvPath, p.destination as string)) await recordOutput(exported.journal, csvPath);
         } catch (err) {
           // After a stopped export (full disk) the summary and journal path still matter most.
           if (!exported?.stopped) throw err;

@@ -190,9 +190,11 @@ async function runExport(opts: ExportOptions, journal: JournalWriter, plan: Plan
   const reserve = path.join(destination, `.triagem-reserve-${path.basename(journal.file, '.jsonl').replace(/^\.triagem-journal-/, '')}`);
   let reserved = false;
   try {
-    await writeNewFile(reserve, Buffer.alloc(RESERVE_BYTES));
-    reserved = journal.write({ type: 'reserve', path: reserve, size: RESERVE_BYTES }, true);
-    if (!reserved) await fsp.rm(reserve, { force: true });
+    // Journaled first: a crash between the two leaves nothing undo does not know about.
+    if (journal.write({ type: 'reserve', path: reserve, size: RESERVE_BYTES }, true)) {
+      await writeNewFile(reserve, Buffer.alloc(RESERVE_BYTES));
+      reserved = true;
+    }
   } catch (err) {
     const s = stopFor(err);
     if (!s) throw err;
@@ -244,15 +246,6 @@ async function runExport(opts: ExportOptions, journal: JournalWriter, plan: Plan
     const name = path.basename(source);
     const entryId = ++id;
     const tmp = path.join(dir, tempNameFor(name, entryId));
-    if (!(await sameDirectory(dir, identity))) throw new Error(`the label folder ${dir} was replaced while exporting; not written through`);
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), before.mode & 0o777);
-    } catch (err) {
-      throw new DestinationError(err, tmp);
-    }
-    // The umask trimmed the mode at creation; the copy should carry the original's permissions.
-    await handle.chmod(before.mode & 0o777).catch(() => undefined);
     let intended = name;
     for (let n = 0; taken.has(intended.toLowerCase()) || (await fsp.lstat(path.join(dir, intended)).then(() => true, () => false)); n++) intended = numberedName(name, n + 1);
     const to = path.join(dir, intended);
@@ -263,16 +256,23 @@ async function runExport(opts: ExportOptions, journal: JournalWriter, plan: Plan
       // Best effort: on a full disk this line may wait; undo then finds nothing of ours on disk.
       journal.write({ type: 'aborted', id: entryId, reason });
     };
-    try {
-      // Journaled only once the exclusive create succeeded, so undo never mistakes someone else's
-      // file for ours. Not fsynced yet: until a source is deleted, losing this line costs at most
-      // a hidden temporary file; the fsync of "placed" below makes it durable before any delete.
-      record({ type: 'begin', id: entryId, op: opts.operation, from: source, to, tmp, sha256: result.file.sha256, size: result.file.size });
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      await fsp.rm(tmp, { force: true });
-      throw err;
+    // Journaled before the temporary file exists, so a crash at any point leaves nothing undo does
+    // not know about (its random name is ours alone). Not fsynced yet: until a source is deleted,
+    // losing this line costs at most a hidden temporary file; the fsync of "placed" makes it durable.
+    record({ type: 'begin', id: entryId, op: opts.operation, from: source, to, tmp, sha256: result.file.sha256, size: result.file.size });
+    if (!(await sameDirectory(dir, identity))) {
+      await abort('label folder replaced');
+      throw new Error(`the label folder ${dir} was replaced while exporting; not written through`);
     }
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), before.mode & 0o777);
+    } catch (err) {
+      journal.write({ type: 'aborted', id: entryId, reason: errorMessage(err) });
+      throw new DestinationError(err, tmp);
+    }
+    // The umask trimmed the mode at creation; the copy should carry the original's permissions.
+    await handle.chmod(before.mode & 0o777).catch(() => undefined);
     let copied: CopyOutcome;
     try {
       copied = await copyInto(source, handle, move, tmp);
@@ -333,7 +333,9 @@ async function runExport(opts: ExportOptions, journal: JournalWriter, plan: Plan
       if (stop) break;
       opts.signal?.throwIfAborted();
       const source = result.file.path;
-      opts.onProgress?.(done++, opts.results.length, source);
+      // Not inside the optional call: `f?.(done++)` skips the increment when there is no f.
+      opts.onProgress?.(done, opts.results.length, source);
+      done++;
       if (labelDirs.some((dir) => isInside(source, dir))) {
         summary.skippedInLabelFolders.push(source);
         continue;
@@ -365,8 +367,11 @@ async function runExport(opts: ExportOptions, journal: JournalWriter, plan: Plan
     journal.write({ type: 'end', at: Date.now(), exported: summary.exported.length, failed: summary.failed.length }, true);
     if (summary.exported.length > 0) {
       try {
-        summary.manifest = await writeManifest(destination, summary.exported.map((e) => ({ path: e.to, sha256: e.sha256 })));
-        journal.write({ type: 'output', path: summary.manifest, sha256: await sha256File(summary.manifest) }, true);
+        summary.manifest = await writeManifest(
+          destination,
+          summary.exported.map((e) => ({ path: e.to, sha256: e.sha256 })),
+          (file, sha256) => journal.write({ type: 'output', path: file, sha256 }, true),
+        );
       } catch (err) {
         summary.failed.push({ path: path.join(destination, 'manifest-sha256.txt'), error: `manifest not written: ${errorMessage(err)}` });
       }
@@ -391,12 +396,16 @@ async function checkInsideSources(source: string, realSources: readonly string[]
   }
 }
 
-/** Notes a results file written next to an export, so undo can remove it if it is unchanged. */
-export async function recordOutput(journalFile: string, outputFile: string, dataDir?: string): Promise<void> {
-  const key = journalKey(dataDir);
+/**
+ * Notes a results file written next to an export, so undo can remove it if it is unchanged. Given
+ * the content's `sha256`, it can be called before the file is written (then a crash in between
+ * leaves nothing undo does not know about).
+ */
+export async function recordOutput(journalFile: string, outputFile: string, opts: { sha256?: string; dataDir?: string } = {}): Promise<void> {
+  const key = journalKey(opts.dataDir);
   const journal = JournalWriter.append(readJournal(journalFile, key), key);
   try {
-    journal.write({ type: 'output', path: path.resolve(outputFile), sha256: await sha256File(outputFile) });
+    journal.write({ type: 'output', path: path.resolve(outputFile), sha256: opts.sha256 ?? (await sha256File(outputFile)) }, true);
   } finally {
     journal.close();
   }

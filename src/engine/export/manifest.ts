@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -56,12 +57,21 @@ export function parseManifest(text: string, file: string): ManifestEntry[] {
  * Writes the manifest for the files an export wrote (absolute paths inside `destination`) as
  * `manifest-sha256.txt`, or `manifest-sha256 (n).txt` when an earlier export's is there. The file
  * is created exclusively (never through a link) and removed again if the disk fills while writing.
+ * `beforeWrite` runs with the chosen path and the text's sha256 before a byte is written (the
+ * journal records the manifest first, so a crash never leaves one undo does not know about).
  */
-export async function writeManifest(destination: string, files: readonly { path: string; sha256: string }[]): Promise<string> {
+export async function writeManifest(
+  destination: string,
+  files: readonly { path: string; sha256: string }[],
+  beforeWrite: (file: string, sha256: string) => void = () => undefined,
+): Promise<string> {
   const entries = files.map((f) => ({ sha256: f.sha256, path: path.relative(destination, f.path).split(path.sep).join('/') }));
   const text = manifestText(entries);
+  const sha = createHash('sha256').update(text).digest('hex');
   for (let n = 0; ; n++) {
     const file = path.join(destination, numberedName(MANIFEST_NAME, n));
+    if (fs.lstatSync(file, { throwIfNoEntry: false })) continue;
+    beforeWrite(file, sha);
     try {
       await writeNewFile(file, text);
       return file;

@@ -18,13 +18,28 @@ function describe(args) {
   return '?';
 }
 
+// Unix-domain sockets and named pipes are local IPC (tsx talks to its parent over one), not network.
+function isLocalIpc(args) {
+  const [a] = args;
+  const p = typeof a === 'string' ? a : Array.isArray(a) && a[0] && typeof a[0] === 'object' ? a[0].path : a && typeof a === 'object' ? a.path : undefined;
+  return typeof p === 'string' && (p.startsWith('/') || p.startsWith('\\\\.\\pipe\\') || p.startsWith('\\\\?\\pipe\\'));
+}
+
 function refuse(via, args) {
   if (log) fs.appendFileSync(log, `${JSON.stringify({ via, target: describe(args), pid: process.pid })}\n`);
   return Object.assign(new Error(`network access refused by the trust suite (${via})`), { code: 'ENETUNREACH' });
 }
 
-function patch(obj, key, via, async = false) {
-  if (typeof obj[key] !== 'function') return;
+function patch(obj, key, via, async = false, allowIpc = false) {
+  const original = obj[key];
+  if (typeof original !== 'function') return;
+  if (allowIpc) {
+    obj[key] = function (...args) {
+      if (isLocalIpc(args)) return original.apply(this, args);
+      throw refuse(via, args);
+    };
+    return;
+  }
   obj[key] = async
     ? async (...args) => {
         throw refuse(via, args);
@@ -34,9 +49,9 @@ function patch(obj, key, via, async = false) {
       };
 }
 
-patch(net.Socket.prototype, 'connect', 'net.Socket.connect');
-patch(net, 'connect', 'net.connect');
-patch(net, 'createConnection', 'net.createConnection');
+patch(net.Socket.prototype, 'connect', 'net.Socket.connect', false, true);
+patch(net, 'connect', 'net.connect', false, true);
+patch(net, 'createConnection', 'net.createConnection', false, true);
 patch(tls, 'connect', 'tls.connect');
 patch(dgram, 'createSocket', 'dgram.createSocket');
 patch(http, 'request', 'http.request');

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
+import { recordFigures } from './trust-fixtures.js';
 
 export interface Attempt {
   via: string;
@@ -41,6 +42,16 @@ function describe(args: unknown[]): string {
   return '?';
 }
 
+/**
+ * A Unix-domain socket or Windows named pipe: local IPC between processes on this machine, never
+ * the network (tsx, for one, talks to its parent over such a pipe). Allowed, and not counted.
+ */
+function isLocalIpc(args: unknown[]): boolean {
+  const [a] = args;
+  const p = typeof a === 'string' ? a : Array.isArray(a) && a[0] && typeof a[0] === 'object' ? (a[0] as Record<string, unknown>).path : a && typeof a === 'object' ? (a as Record<string, unknown>).path : undefined;
+  return typeof p === 'string' && (p.startsWith('/') || p.startsWith('\\\\.\\pipe\\') || p.startsWith('\\\\?\\pipe\\'));
+}
+
 function refuse(via: string, args: unknown[]): Error {
   attempts.push({ via, target: describe(args), pid: process.pid });
   return Object.assign(new Error(`network access refused by the trust suite (${via} ${describe(args)})`), { code: 'ENETUNREACH' });
@@ -60,9 +71,14 @@ export function installNoNetwork(): void {
     function (this: unknown, ...args: unknown[]) {
       throw refuse(via, args);
     };
-  patch(net.Socket.prototype, 'connect', thrower('net.Socket.connect'));
-  patch(net, 'connect', thrower('net.connect'));
-  patch(net, 'createConnection', thrower('net.createConnection'));
+  const socketThrower = (via: string) => (original: (...args: unknown[]) => unknown) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (isLocalIpc(args)) return original.apply(this, args);
+      throw refuse(via, args);
+    };
+  patch(net.Socket.prototype, 'connect', socketThrower('net.Socket.connect'));
+  patch(net, 'connect', socketThrower('net.connect'));
+  patch(net, 'createConnection', socketThrower('net.createConnection'));
   patch(tls, 'connect', thrower('tls.connect'));
   patch(dgram, 'createSocket', thrower('dgram.createSocket'));
   patch(http, 'request', thrower('http.request'));
@@ -103,15 +119,17 @@ export function takeAttempts(): Attempt[] {
 /** Environment for a child process that must not reach the network either. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   if (!childLog) throw new Error('installNoNetwork() first');
-  const options = [process.env.NODE_OPTIONS ?? '', `--import=${PRELOAD}`].filter(Boolean).join(' ');
+  const options = [process.env.NODE_OPTIONS ?? '', extra.NODE_OPTIONS ?? '', `--import=${PRELOAD}`].filter(Boolean).join(' ');
   return { ...process.env, ...extra, NODE_OPTIONS: options, TRIAGEM_NET_LOG: childLog };
 }
 
-/** Connections made by the whole trust suite so far (for the closing figures). */
-export const totals = { attempts: 0, checks: 0 };
-
-/** Installs the guard around every test of the calling file; a test that reached for the network fails. */
-export function useNoNetwork(): void {
+/**
+ * Installs the guard around every test of the calling file; a test that reached for the network
+ * fails. The file's count of guarded tests and attempts goes into the suite's figures as `section`.
+ */
+export function useNoNetwork(section: string): void {
+  const totals = { guardedTests: 0, connections: 0 };
+  afterAll(() => recordFigures(`network: ${section}`, totals));
   beforeEach(() => {
     installNoNetwork();
     takeAttempts();
@@ -119,8 +137,8 @@ export function useNoNetwork(): void {
   afterEach(() => {
     const made = takeAttempts();
     uninstallNoNetwork();
-    totals.attempts += made.length;
-    totals.checks++;
+    totals.connections += made.length;
+    totals.guardedTests++;
     expect(made, 'network connections attempted during the test').toEqual([]);
   });
 }
