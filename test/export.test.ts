@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,9 @@ import { JournalWriter, readJournal } from '../src/engine/export/journal.js';
 import { journalKey } from '../src/engine/export/journal-key.js';
 import { labelFolderName, labelFolders, numberedName } from '../src/engine/export/names.js';
 import { undoExport } from '../src/engine/export/undo.js';
+import { manifestText, parseManifest, verifyExport } from '../src/engine/export/manifest.js';
+import { lockMoveSources } from '../src/engine/export/move-lock.js';
+import { runCli } from './support/cli.js';
 import { indexFolders } from '../src/engine/indexer/indexer.js';
 import type { FileRecord } from '../src/engine/library/library.js';
 import { Library } from '../src/engine/library/library.js';
@@ -256,6 +260,74 @@ describe('export and undo', () => {
     expect(undo.problems).toEqual([]);
     expect(undo.items.every((i) => i.outcome === 'restored')).toBe(true);
     expect(snapshot(photos)).toEqual(before);
+  });
+
+  it('verify-export passes on a fresh export and names a changed, a missing and an unlisted file (exit 1)', async () => {
+    const sorted = await sort();
+    const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'copy' });
+    expect(summary.manifest).toBe(path.join(dest, 'manifest-sha256.txt'));
+    const ok = await runCli(['verify-export', dest]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/^verified: 6 of 6 listed files intact/);
+    const [a, b] = summary.exported;
+    fs.appendFileSync(a.to, 'x');
+    fs.rmSync(b.to);
+    fs.writeFileSync(path.join(dest, 'azul', 'intrusa.jpg'), 'added later');
+    const report = await verifyExport(dest);
+    expect(report).toMatchObject({ checked: 6, ok: 4, passed: false, unlisted: [path.join(dest, 'azul', 'intrusa.jpg')] });
+    expect(report.changed.map((p) => p.path)).toEqual([a.to]);
+    expect(report.missing.map((p) => p.path)).toEqual([b.to]);
+    const bad = await runCli(['verify-export', dest, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out)).toMatchObject({ passed: false, ok: 4 });
+    // A listed file replaced by a link is not followed.
+    fs.rmSync(a.to);
+    fs.symlinkSync(summary.exported[2].to, a.to);
+    expect((await verifyExport(dest)).unsafe.map((p) => p.path)).toEqual([a.to]);
+  });
+
+  it('writes the manifest exactly as GNU sha256sum does, escaping newlines and backslashes', () => {
+    const dir = path.join(work, 'nomes');
+    const names = ['plain.jpg', 'nova\nlinha.jpg', 'back\\slash.jpg', 'tab\there.jpg'];
+    fs.mkdirSync(dir);
+    names.forEach((n, i) => fs.writeFileSync(path.join(dir, n), `file ${i}`));
+    const entries = names.map((n) => ({ sha256: sha256(path.join(dir, n)), path: n }));
+    const text = manifestText(entries);
+    expect(parseManifest(text, 'm')).toEqual([...entries].sort((a, b) => (a.path < b.path ? -1 : 1)));
+    const gnu = spawnSync('sha256sum', [...names].sort(), { cwd: dir, encoding: 'utf8' });
+    if (gnu.error === undefined) {
+      expect(text).toBe(gnu.stdout);
+      fs.writeFileSync(path.join(dir, 'm.txt'), text);
+      expect(spawnSync('sha256sum', ['-c', '--quiet', 'm.txt'], { cwd: dir }).status).toBe(0);
+    }
+  });
+
+  it('refuses a journal with an edited line, but reads one cut short by a crash', async () => {
+    const sorted = await sort();
+    const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'copy' });
+    const text = fs.readFileSync(summary.journal, 'utf8');
+    fs.writeFileSync(summary.journal, text.slice(0, -25));
+    expect(readJournal(summary.journal, journalKey()).entries.length).toBeGreaterThan(3);
+    const begin = text.split('\n').find((l) => l.includes('"type":"begin"'))!;
+    fs.writeFileSync(summary.journal, text.replace(begin, begin.replace(/"from":"[^"]*"/, `"from":${JSON.stringify(path.join(work, 'outro.jpg'))}`)));
+    expect(() => readJournal(summary.journal, journalKey())).toThrow(/not signed by Triagem on this computer, or the journal was edited/);
+    await expect(undoExport(summary.journal)).rejects.toThrow(/journal was edited/);
+    // Lines moved from another journal break the chain too.
+    fs.writeFileSync(summary.journal, text.split('\n').reverse().join('\n'));
+    expect(() => readJournal(summary.journal, journalKey())).toThrow(/journal-|not signed|edited/);
+  });
+
+  it('a move lock covers folders inside the locked one, and is released after the export', async () => {
+    const real = fs.realpathSync(photos);
+    const held = await lockMoveSources([real]);
+    await expect(lockMoveSources([path.join(real, 'viagem')])).rejects.toThrow(/another Triagem move from .* is running \(process \d+\)/);
+    await expect(lockMoveSources([path.dirname(real)])).rejects.toThrow(/another Triagem move/);
+    await held.release();
+    const again = await lockMoveSources([path.join(real, 'viagem')]);
+    await again.release();
+    const sorted = await sort();
+    await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'move', sources: [photos] });
+    (await lockMoveSources([real])).release();
   });
 
   it('rejects a file that is not a journal', () => {

@@ -34,7 +34,8 @@ picks up where it stopped. Your files are only read, never changed.
   --verbose              also report which execution provider runs the model
 
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
-decode it. Other files are skipped and counted.
+decode it. Other files are skipped and counted. Symbolic links are followed only when they lead to
+a place inside the folders given; links leading out are skipped and listed as warnings.
 Exit codes: 0 done (files that could not be read are listed, not fatal), 1 fatal error, 2 usage error.`;
 
 export function formatDuration(sec: number): string {
