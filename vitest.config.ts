@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     globalSetup: ['test/support/global-setup.ts'],
+    // In-process runs keep their user data (journal signing key, move locks) out of the real home folder.
+    env: { TRIAGEM_DATA_DIR: fileURLToPath(new URL('./.cache/test-user-data', import.meta.url)) },
   },
 });

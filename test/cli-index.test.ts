@@ -48,13 +48,14 @@ describe('triagem index', () => {
     expect(await main(args(lib, '--json', '--batch_size', '2'), io)).toBe(0);
     expect(io.stdout).toHaveLength(1);
     const out = JSON.parse(io.stdout[0]);
-    expect(Object.keys(out)).toEqual(['indexed', 'skipped', 'unchanged', 'reused', 'failed']);
+    expect(Object.keys(out)).toEqual(['indexed', 'skipped', 'unchanged', 'reused', 'failed', 'warnings']);
     expect(out).toEqual({
       indexed: 3,
       skipped: 1,
       unchanged: 0,
       reused: 0,
       failed: [{ path: path.join(photos, 'broken.jpg'), error: expect.stringMatching(/corrupt|cannot decode/) }],
+      warnings: [],
     });
 
     const again = capture();

@@ -47,7 +47,8 @@ describe('triagem sort / undo', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const json = JSON.parse(r.out) as JsonOutput;
-    expect(Object.keys(json).sort()).toEqual(['csv', 'failed', 'journal', 'results']);
+    expect(Object.keys(json).sort()).toEqual(['csv', 'failed', 'journal', 'manifest', 'results']);
+    expect((json as JsonOutput & { manifest: string }).manifest).toBe(path.join(dest, 'manifest-sha256.txt'));
     expect(json.failed).toEqual([]);
     expect(json.results).toHaveLength(Object.keys(PHOTO_TREE).length);
     for (const res of json.results) {

@@ -1,11 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csvField, resultsCsv } from '../src/engine/export/csv.js';
 import { exportSorted, recordOutput } from '../src/engine/export/export.js';
 import { JournalWriter, readJournal } from '../src/engine/export/journal.js';
+import { journalKey } from '../src/engine/export/journal-key.js';
 import { labelFolderName, labelFolders, numberedName } from '../src/engine/export/names.js';
 import { undoExport } from '../src/engine/export/undo.js';
+import { manifestText, parseManifest, verifyExport } from '../src/engine/export/manifest.js';
+import { lockMoveSources } from '../src/engine/export/move-lock.js';
+import { runCli } from './support/cli.js';
 import { indexFolders } from '../src/engine/indexer/indexer.js';
 import type { FileRecord } from '../src/engine/library/library.js';
 import { Library } from '../src/engine/library/library.js';
@@ -58,6 +63,7 @@ describe('export and undo', () => {
       'azul/',
       'azul/céu azul.webp',
       'azul/mar.jpg',
+      'manifest-sha256.txt',
       'verde/',
       'verde/folha.png',
       'verde/verde claro.jpeg',
@@ -115,10 +121,12 @@ describe('export and undo', () => {
     }
 
     // The journal is JSON lines with every step.
-    const entries = readJournal(summary.journal);
-    expect(entries[0]).toMatchObject({ type: 'header', operation: 'move' });
+    const { entries } = readJournal(summary.journal, journalKey());
+    expect(entries[0]).toMatchObject({ type: 'header', operation: 'move', sources: [fs.realpathSync(photos)] });
     expect(entries.filter((e) => e.type === 'deleted')).toHaveLength(6);
-    expect(entries.at(-1)?.type).toBe('end');
+    expect(entries.filter((e) => e.type === 'end')).toHaveLength(1);
+    // The manifest, written last, is an output undo removes.
+    expect(entries.at(-1)).toMatchObject({ type: 'output', path: path.join(dest, 'manifest-sha256.txt') });
     expect(path.basename(summary.journal)).toMatch(/^\.triagem-journal-.*\.jsonl$/);
 
     const undo = await undoExport(summary.journal);
@@ -162,7 +170,7 @@ describe('export and undo', () => {
     expect(fs.existsSync(grown)).toBe(true);
     expect(summary.exported).toHaveLength(4);
     expect(fs.readdirSync(path.join(dest, 'verde'))).toEqual(['folha.png']);
-    const entries = readJournal(summary.journal);
+    const { entries } = readJournal(summary.journal, journalKey());
     expect(entries.filter((e) => e.type === 'aborted')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'failed')).toHaveLength(2);
   });
@@ -192,31 +200,30 @@ describe('export and undo', () => {
     fs.writeFileSync(csv, resultsCsv(sorted.labels, sorted.results));
     await recordOutput(summary.journal, csv);
     const undo = await undoExport(summary.journal);
-    expect(undo.removedOutputs).toEqual([csv]);
+    expect(undo.removedOutputs.sort()).toEqual([csv, path.join(dest, 'manifest-sha256.txt')].sort());
     expect(listTree(dest)).toEqual([path.basename(summary.journal)]);
   });
 
-  it('recovers from a crash mid-copy: the partial file goes, a stranger at that path stays', async () => {
+  it('recovers from a crash mid-copy: the partial temporary file goes, a stranger at the final name stays', async () => {
     const sorted = await sort();
     const [first, second] = sorted.results;
     fs.mkdirSync(path.join(dest, 'x'), { recursive: true });
-    const partial = path.join(dest, 'x', 'partial.jpg');
+    // Copies are written under a hidden temporary name and only linked to their final name once complete.
+    const partial = path.join(dest, 'x', '.triagem-part-1-partial.jpg');
     const stranger = path.join(dest, 'x', 'stranger.jpg');
     fs.writeFileSync(partial, fs.readFileSync(first.file.path).subarray(0, 100));
     fs.writeFileSync(stranger, 'not from the export');
-    // What a process killed right after creating both targets leaves behind: "begin" and no "copied".
-    const journal = JournalWriter.create(dest);
-    journal.write({ type: 'header', version: 1, createdAt: Date.now(), operation: 'copy', destination: dest });
+    // What a process killed while copying leaves behind: "begin" and no "placed".
+    const journal = JournalWriter.create(dest, { createdAt: Date.now(), operation: 'copy', destination: dest, sources: [photos] }, journalKey());
     journal.write({ type: 'mkdir', path: path.join(dest, 'x') });
-    for (const [id, r, to] of [[1, first, partial], [2, second, stranger]] as const) {
-      journal.write({ type: 'begin', id, op: 'copy', from: r.file.path, to, sha256: r.file.sha256, size: r.file.size });
-    }
+    journal.write({ type: 'begin', id: 1, op: 'copy', from: first.file.path, to: path.join(dest, 'x', 'partial.jpg'), tmp: partial, sha256: first.file.sha256, size: first.file.size });
+    journal.write({ type: 'begin', id: 2, op: 'copy', from: second.file.path, to: stranger, tmp: path.join(dest, 'x', '.triagem-part-2-stranger.jpg'), sha256: second.file.sha256, size: second.file.size });
     journal.close();
     // ... and half a line.
-    fs.appendFileSync(journal.file, '{"type":"copied","i');
+    fs.appendFileSync(journal.file, '{"type":"placed","i');
 
     const undo = await undoExport(journal.file);
-    expect(undo.items.find((i) => i.to === partial)?.outcome).toBe('removed');
+    expect(undo.deleted).toEqual([partial]);
     expect(undo.items.find((i) => i.to === stranger)?.outcome).toBe('kept');
     expect(fs.existsSync(partial)).toBe(false);
     expect(fs.readFileSync(stranger, 'utf8')).toBe('not from the export');
@@ -240,15 +247,87 @@ describe('export and undo', () => {
     const before = snapshot(photos);
     const sorted = await sort();
     const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'move' });
-    const begin = readJournal(summary.journal).find((e) => e.type === 'begin')!;
-    if (begin.type !== 'begin') throw new Error('unreachable');
+    const read = readJournal(summary.journal, journalKey());
+    const begin = read.entries.find((e) => e.type === 'begin')!;
+    const placed = read.entries.find((e) => e.type === 'placed' && e.id === (begin.type === 'begin' ? begin.id : -1));
+    if (begin.type !== 'begin' || placed?.type !== 'placed') throw new Error('unreachable');
     // The killed undo had created the original path again and written part of the file.
-    fs.writeFileSync(begin.from, fs.readFileSync(begin.to).subarray(0, 50));
-    fs.appendFileSync(summary.journal, `${JSON.stringify({ type: 'undo-begin', id: begin.id, target: begin.from })}\n`);
+    fs.writeFileSync(begin.from, fs.readFileSync(placed.to).subarray(0, 50));
+    const writer = JournalWriter.append(read, journalKey());
+    writer.write({ type: 'undo-begin', id: begin.id, target: begin.from }, true);
+    writer.close();
     const undo = await undoExport(summary.journal);
     expect(undo.problems).toEqual([]);
     expect(undo.items.every((i) => i.outcome === 'restored')).toBe(true);
     expect(snapshot(photos)).toEqual(before);
+  });
+
+  it('verify-export passes on a fresh export and names a changed, a missing and an unlisted file (exit 1)', async () => {
+    const sorted = await sort();
+    const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'copy' });
+    expect(summary.manifest).toBe(path.join(dest, 'manifest-sha256.txt'));
+    const ok = await runCli(['verify-export', dest]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/^verified: 6 of 6 listed files intact/);
+    const [a, b] = summary.exported;
+    fs.appendFileSync(a.to, 'x');
+    fs.rmSync(b.to);
+    fs.writeFileSync(path.join(dest, 'azul', 'intrusa.jpg'), 'added later');
+    const report = await verifyExport(dest);
+    expect(report).toMatchObject({ checked: 6, ok: 4, passed: false, unlisted: [path.join(dest, 'azul', 'intrusa.jpg')] });
+    expect(report.changed.map((p) => p.path)).toEqual([a.to]);
+    expect(report.missing.map((p) => p.path)).toEqual([b.to]);
+    const bad = await runCli(['verify-export', dest, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out)).toMatchObject({ passed: false, ok: 4 });
+    // A listed file replaced by a link is not followed.
+    fs.rmSync(a.to);
+    fs.symlinkSync(summary.exported[2].to, a.to);
+    expect((await verifyExport(dest)).unsafe.map((p) => p.path)).toEqual([a.to]);
+  });
+
+  it('writes the manifest exactly as GNU sha256sum does, escaping newlines and backslashes', () => {
+    const dir = path.join(work, 'nomes');
+    const names = ['plain.jpg', 'nova\nlinha.jpg', 'back\\slash.jpg', 'tab\there.jpg'];
+    fs.mkdirSync(dir);
+    names.forEach((n, i) => fs.writeFileSync(path.join(dir, n), `file ${i}`));
+    const entries = names.map((n) => ({ sha256: sha256(path.join(dir, n)), path: n }));
+    const text = manifestText(entries);
+    expect(parseManifest(text, 'm')).toEqual([...entries].sort((a, b) => (a.path < b.path ? -1 : 1)));
+    const gnu = spawnSync('sha256sum', [...names].sort(), { cwd: dir, encoding: 'utf8' });
+    if (gnu.error === undefined) {
+      expect(text).toBe(gnu.stdout);
+      fs.writeFileSync(path.join(dir, 'm.txt'), text);
+      expect(spawnSync('sha256sum', ['-c', '--quiet', 'm.txt'], { cwd: dir }).status).toBe(0);
+    }
+  });
+
+  it('refuses a journal with an edited line, but reads one cut short by a crash', async () => {
+    const sorted = await sort();
+    const summary = await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'copy' });
+    const text = fs.readFileSync(summary.journal, 'utf8');
+    fs.writeFileSync(summary.journal, text.slice(0, -25));
+    expect(readJournal(summary.journal, journalKey()).entries.length).toBeGreaterThan(3);
+    const begin = text.split('\n').find((l) => l.includes('"type":"begin"'))!;
+    fs.writeFileSync(summary.journal, text.replace(begin, begin.replace(/"from":"[^"]*"/, `"from":${JSON.stringify(path.join(work, 'outro.jpg'))}`)));
+    expect(() => readJournal(summary.journal, journalKey())).toThrow(/not signed by Triagem on this computer, or the journal was edited/);
+    await expect(undoExport(summary.journal)).rejects.toThrow(/journal was edited/);
+    // Lines moved from another journal break the chain too.
+    fs.writeFileSync(summary.journal, text.split('\n').reverse().join('\n'));
+    expect(() => readJournal(summary.journal, journalKey())).toThrow(/journal-|not signed|edited/);
+  });
+
+  it('a move lock covers folders inside the locked one, and is released after the export', async () => {
+    const real = fs.realpathSync(photos);
+    const held = await lockMoveSources([real]);
+    await expect(lockMoveSources([path.join(real, 'viagem')])).rejects.toThrow(/another Triagem move from .* is running \(process \d+\)/);
+    await expect(lockMoveSources([path.dirname(real)])).rejects.toThrow(/another Triagem move/);
+    await held.release();
+    const again = await lockMoveSources([path.join(real, 'viagem')]);
+    await again.release();
+    const sorted = await sort();
+    await exportSorted({ results: sorted.results, labels: sorted.labels, destination: dest, operation: 'move', sources: [photos] });
+    (await lockMoveSources([real])).release();
   });
 
   it('rejects a file that is not a journal', () => {

@@ -162,7 +162,7 @@ describe('read → decode → commit on a real library', () => {
     const library = Library.open(path.join(dir, 'lib.sqlite'));
     const key = library.modelKey(m.info);
     library.ensureModel(key, m.info.dim);
-    const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], durationMs: 0 };
+    const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], warnings: [], durationMs: 0 };
     const run = new IndexRun({
       library,
       model: m,

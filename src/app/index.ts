@@ -80,11 +80,12 @@ export {
   type EvaluationSide,
   type LabelExample,
 } from './evaluation.js';
+export { verifyExport, type VerifyReport } from './verify.js';
 export { createEngineService, type EngineService, type EngineServiceOptions } from './service.js';
 
 // The vocabulary the doors parse user input into.
 export { DEVICE_REQUESTS, PRECISIONS, type DeviceRequest, type Precision } from '../engine/models/types.js';
-export { UNSURE_LABEL, parseLabelList } from '../engine/sort/labels.js';
+export { UNSURE_LABEL, combineLabels, parseLabelList } from '../engine/sort/labels.js';
 export { DEFAULT_TEMPLATES, parseTemplates } from '../engine/sort/templates.js';
 export { findPreset, loadPresets, type LabelPreset } from '../engine/sort/presets.js';
 export type { FileRecord } from '../engine/library/library.js';

@@ -194,6 +194,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
           reused: summary.reused,
           missing: summary.missing ?? 0,
           failed: summary.failed,
+          warnings: summary.warnings,
           durationMs: summary.durationMs,
           ...(ocr
             ? { ocr: { pending: ocr.pending, withText: ocr.withText, empty: ocr.empty, gated: ocr.gated, failed: ocr.failed, cancelled: ocr.cancelled === true } }
@@ -202,7 +203,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       } catch (err) {
         // Work done before the cancel is committed batch by batch; the next run picks up from there.
         if (controller.signal.aborted) {
-          return { jobId, modelKey: '', cancelled: true, indexed: 0, skipped: 0, unchanged: 0, reused: 0, missing: 0, failed: [], durationMs: Date.now() - started };
+          return { jobId, modelKey: '', cancelled: true, indexed: 0, skipped: 0, unchanged: 0, reused: 0, missing: 0, failed: [], warnings: [], durationMs: Date.now() - started };
         }
         throw err;
       } finally {
@@ -235,6 +236,15 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
 
     async 'export.run'(input) {
       const out = await exportRun(app, input);
+      const stop = out.summary?.stopped;
+      if (stop || out.csv === null) {
+        const done = out.summary?.exported.length ?? 0;
+        throw new TriagemError(
+          `stopped: ${stop?.reason ?? out.csvError ?? 'the results CSV could not be written'}; ${done} files done${stop ? `, ${stop.notAttempted} not tried` : ''}. Nothing was lost${out.summary ? `; the journal ${out.summary.journal} undoes what was done` : ''}`,
+          'destination-failed',
+          out.destination,
+        );
+      }
       return {
         runId: out.runId,
         destination: out.destination,
@@ -248,7 +258,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
 
     async 'export.undo'(input) {
-      const summary = await undo(input.journal);
+      const summary = await undo(app, input.journal, { ownLibraryOnly: true });
       const problems = new Set(summary.problems);
       return {
         journal: summary.journal,

@@ -1,6 +1,7 @@
 // Sort, export and undo: the Smart Image Sorter job. Every door sorts, exports and names the
 // results CSV through these functions.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, errorMessage } from '../engine/errors.js';
@@ -58,6 +59,8 @@ export interface SortOutcome {
   failed: Failure[];
   /** What indexing the source did, when a source was given. */
   indexed?: { indexed: number; reused: number; unchanged: number; skipped: number; durationMs: number };
+  /** Sorted anyway, but the user should know: damaged images, links leading out of the source. */
+  warnings: { path: string; warning: string }[];
 }
 
 /** Checks labels, threshold and templates before anything is opened; throws TriagemError('invalid-labels'…). */
@@ -101,6 +104,7 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
   const failed = new Map<string, Failure>();
   let files: FileRecord[];
   let indexed: SortOutcome['indexed'];
+  const warnings: SortOutcome['warnings'] = [];
   const request: ModelRequest = { model: input.model, precision: input.precision, texts: labels, locale: input.locale };
   if (input.source !== undefined) {
     const source = path.resolve(input.source);
@@ -115,6 +119,7 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
     const s = run.summary;
     indexed = { indexed: s.indexed, reused: s.reused, unchanged: s.unchanged, skipped: s.skipped, durationMs: s.durationMs };
     for (const f of s.failed) failed.set(f.path, f);
+    warnings.push(...s.warnings);
     const library = app.library('write');
     files = library.listFiles({ present: true, folders: [source] }).filter((f) => !insideAny(f.path, excluded));
     // Files that failed in an earlier run and did not change are not retried, but still belong in the report.
@@ -152,12 +157,18 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
     failed.set(f.path, { path: f.path, error: `not indexed with ${open.key}; run \`triagem index\` on its folder` });
   }
   app.keepRun(result);
-  return { result, model: modelUse(open), failed: [...failed.values()], indexed };
+  return { result, model: modelUse(open), failed: [...failed.values()], indexed, warnings };
 }
 
 export interface ExportInput {
   /** Default: the latest sort run. */
   runId?: number;
+  /**
+   * The folders the user chose to sort: only files whose real path is inside them are copied or
+   * moved (a link in a scraped archive must not pull in files from elsewhere). Without them, any
+   * file reached through a link is refused.
+   */
+  sources?: readonly string[];
   destination: string;
   operation: ExportOperation | 'none';
   /** Results CSV path; default `<destination>/triagem-results.csv`, numbered when taken. */
@@ -173,7 +184,10 @@ export interface ExportOutcome {
   operation: ExportOperation | 'none';
   /** Null when nothing was copied or moved. */
   summary: ExportSummary | null;
-  csv: string;
+  /** Null when the export stopped (disk full) before the CSV could be written. */
+  csv: string | null;
+  /** Why the CSV was not written, after a stopped export. */
+  csvError?: string;
 }
 
 /** A destination that exists must be a folder; checked before anything is written. */
@@ -207,24 +221,47 @@ export function checkCsvPath(file: string): string {
 /**
  * Writes the results CSV: to `explicit` (replacing only an earlier results CSV), else as
  * `<destination>/triagem-results.csv`, or `triagem-results (n).csv` when an earlier run left one.
- * Written beside and renamed, so a reader never sees half a CSV.
+ * Written beside and renamed, so a reader never sees half a CSV; a failed write leaves no temporary
+ * file. With a journal, the CSV is recorded there *before* it is written, so undo removes it even
+ * after a crash in between.
  */
-export function writeResultsCsv(labels: readonly string[], results: readonly SortedFile[], target: { explicit?: string; destination?: string }): string {
+export async function writeResultsCsv(
+  labels: readonly string[],
+  results: readonly SortedFile[],
+  target: { explicit?: string; destination?: string; journal?: string },
+): Promise<string> {
   const csv = resultsCsv(labels, results);
+  const record = async (file: string) => {
+    if (target.journal && target.destination && isInside(file, target.destination)) {
+      await recordOutput(target.journal, file, { sha256: createHash('sha256').update(csv, 'utf8').digest('hex') });
+    }
+  };
+  const write = (file: string, flag: 'w' | 'wx') => {
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      fs.writeFileSync(tmp, csv, { encoding: 'utf8', flag: 'wx' });
+      if (flag === 'wx' && fs.existsSync(file)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  };
   if (target.explicit) {
     const file = checkCsvPath(target.explicit);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, csv, { encoding: 'utf8', flag: 'wx' });
-    fs.renameSync(tmp, file);
+    await record(file);
+    write(file, 'w');
     return file;
   }
   if (!target.destination) throw new TriagemError('a results CSV needs a destination folder or a file name', 'usage');
   fs.mkdirSync(target.destination, { recursive: true });
   for (let n = 0; ; n++) {
     const file = path.join(target.destination, numberedName(RESULTS_CSV, n));
+    if (fs.existsSync(file)) continue;
+    await record(file);
     try {
-      fs.writeFileSync(file, csv, { encoding: 'utf8', flag: 'wx' });
+      write(file, 'wx');
       return file;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -245,12 +282,22 @@ export async function exportRun(app: AppContext, input: ExportInput): Promise<Ex
           labels: run.labels,
           destination,
           operation: input.operation,
+          sources: input.sources,
+          library: app.library('write'),
           onProgress: input.onProgress,
           signal: input.signal,
         });
-  const csv = writeResultsCsv(run.labels, run.results, { explicit: input.csvPath, destination });
-  if (summary && isInside(csv, destination)) await recordOutput(summary.journal, csv);
-  return { runId: run.runId, labels: run.labels, destination, operation: input.operation, summary, csv };
+  const out: ExportOutcome = { runId: run.runId, labels: run.labels, destination, operation: input.operation, summary, csv: null };
+  try {
+    out.csv = await writeResultsCsv(run.labels, run.results, { explicit: input.csvPath, destination, journal: summary?.journal });
+  } catch (err) {
+    // After a stopped export (disk full) the summary and the journal path matter most.
+    if (!summary?.stopped) throw err;
+    out.csvError = `results CSV not written: ${errorMessage(err)}`;
+  }
+  // A moved file's library row now points at its new path: search must not offer the old one.
+  if (input.operation === 'move') app.invalidateSearch();
+  return out;
 }
 
 export interface SortJob extends SortInput {
@@ -279,7 +326,7 @@ export async function sortJob(app: AppContext, job: SortJob): Promise<SortJobOut
     return { ...sorted, export: null, csvText: resultsCsv(sorted.result.labels, sorted.result.results) };
   }
   if (destination === undefined) {
-    const csv = writeResultsCsv(sorted.result.labels, sorted.result.results, { explicit: csvPath });
+    const csv = await writeResultsCsv(sorted.result.labels, sorted.result.results, { explicit: csvPath });
     return { ...sorted, export: { runId: sorted.result.runId, labels: sorted.result.labels, destination: path.dirname(csv), operation: 'none', summary: null, csv } };
   }
   const exported = await exportRun(app, {
@@ -287,6 +334,7 @@ export async function sortJob(app: AppContext, job: SortJob): Promise<SortJobOut
     destination,
     operation: job.operation,
     csvPath,
+    sources: source !== undefined ? [source] : undefined,
     onProgress: job.onExportProgress,
     signal: job.signal,
   });
@@ -294,6 +342,15 @@ export async function sortJob(app: AppContext, job: SortJob): Promise<SortJobOut
   return { ...sorted, export: exported };
 }
 
-export async function undo(journal: string): Promise<UndoSummary> {
-  return undoExport(journal);
+/**
+ * Reverts an export from its journal. With `ownLibraryOnly` (the app and the bridge) only journals
+ * of this library's exports are accepted: a path handed in from outside is not enough.
+ */
+export async function undo(app: AppContext, journal: string, opts: { ownLibraryOnly?: boolean } = {}): Promise<UndoSummary> {
+  const library = opts.ownLibraryOnly || app.libraryExists() ? app.library('write') : undefined;
+  try {
+    return await undoExport(journal, opts.ownLibraryOnly ? { library } : {});
+  } finally {
+    app.invalidateSearch();
+  }
 }

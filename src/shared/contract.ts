@@ -196,6 +196,8 @@ export const contract = {
       /** Files gone from the indexed folders since last time (kept in the library, marked absent). */
       missing: z.number().int().nonnegative(),
       failed: z.array(failure),
+      /** Indexed, but worth a look: damaged images decoded leniently, links leading out of the folders (not followed). */
+      warnings: z.array(z.object({ path: z.string(), warning: z.string() })),
       durationMs: z.number().nonnegative(),
       /** What reading text did, when it ran. */
       ocr: z

@@ -30,11 +30,14 @@ picks up where it stopped. Your files are only read, never changed.
   --batch_size <n>       images per inference batch (default 16)
 ${OCR_INDEX_USAGE}
   --json                 print {"indexed","skipped","unchanged","reused","failed":[{"path","error"}]}
-                         (and "ocr":{"pending","withText","empty","gated","failed"} when text is read)
+                         "warnings":[{"path","warning"}] (damaged images indexed anyway; links leading
+                         out of the folders, not followed), and "ocr":{"pending","withText","empty",
+                         "gated","failed"} when text is read
   --verbose              also report which execution provider runs the model
 
 Formats: JPEG, PNG, WebP, GIF (first frame), BMP, TIFF, AVIF; HEIC where the image library can
-decode it. Other files are skipped and counted.
+decode it. Other files are skipped and counted. Symbolic links are followed only when they lead to
+a place inside the folders given; links leading out are skipped and listed as warnings.
 Exit codes: 0 done (files that could not be read are listed, not fatal), 1 fatal error, 2 usage error.`;
 
 export function formatIndexProgress(p: IndexProgress | OcrProgress): string {
@@ -52,6 +55,7 @@ function humanSummary(s: IndexSummary): string {
   const parts = [`indexed ${s.indexed}${s.reused ? ` (${s.reused} reused without encoding)` : ''}`, `${s.unchanged} unchanged`, `${s.skipped} skipped (not images)`];
   if (s.missing) parts.push(`${s.missing} no longer found`);
   parts.push(`${s.failed.length} failed`);
+  if (s.warnings.length) parts.push(`${s.warnings.length} warnings`);
   return `${s.cancelled ? 'Stopped: ' : ''}${parts.join(', ')} in ${formatDuration(s.durationMs / 1000)}`;
 }
 
@@ -100,12 +104,14 @@ export const indexCommand: Command = {
               unchanged: s.unchanged,
               reused: s.reused,
               failed: s.failed.map((f) => ({ path: f.path, error: f.error })),
+              warnings: s.warnings.map((w) => ({ path: w.path, warning: w.warning })),
               ...(out.ocr ? { ocr: ocrSummaryJson(out.ocr) } : {}),
             }),
           );
         } else {
           io.out(humanSummary(s));
           for (const f of s.failed) io.err(`  failed: ${safe(f.path)}: ${safe(f.error)}`);
+          for (const w of s.warnings) io.err(`  warning: ${safe(w.path)}: ${safe(w.warning)}`);
           if (out.ocr) io.out(ocrSummaryText(out.ocr));
           for (const f of out.ocr?.failed ?? []) io.err(`  text not read: ${safe(f.path)}: ${safe(f.error)}`);
         }

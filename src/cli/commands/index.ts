@@ -6,6 +6,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'index', summary: 'Add the images in folders to the library (incremental; run again to update)', load: async () => (await import('./index-cmd.js')).indexCommand },
   { name: 'sort', summary: 'Sort images into labels (copy/move into label folders, CSV/JSON results, undoable)', load: async () => (await import('./sort.js')).sortCommand },
   { name: 'undo', summary: 'Revert a `triagem sort` copy/move from its journal (safe to run again)', load: async () => (await import('./undo.js')).undoCommand },
+  { name: 'verify-export', summary: 'Check an export folder against its manifest-sha256.txt (nothing lost, nothing altered)', load: async () => (await import('./verify-export.js')).verifyExportCommand },
   { name: 'search', summary: 'Find images by description (any language the model knows), with filters', load: async () => (await import('./search.js')).searchCommand },
   { name: 'similar', summary: 'Find images that look like a given image (in the library or not)', load: async () => (await import('./similar.js')).similarCommand },
   { name: 'duplicates', summary: 'Group identical and near-identical images', load: async () => (await import('./duplicates.js')).duplicatesCommand },

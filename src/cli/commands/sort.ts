@@ -4,6 +4,7 @@ import {
   RESULTS_CSV,
   UNSURE_LABEL,
   checkSortInput,
+  combineLabels,
   findPreset,
   loadPresets,
   parseLabelList,
@@ -66,7 +67,9 @@ again with other labels only encodes the label texts.
                          score:<label> per label. Default: <destination>/${RESULTS_CSV} (numbered if
                          taken) when there is a destination, else printed to stdout (unless --json).
                          An existing file is replaced only if it is an earlier results CSV
-  --json                 print {"results":[{path,label,score}],"journal","failed"} to stdout
+  --json                 print {"results":[{path,label,score}],"journal","csv","failed"} to stdout, plus
+                         "manifest" (the export's manifest-sha256.txt), "redirected" (labels whose
+                         folder name was taken by a link or file) and "stopped" (disk full) when set
   --model <id|folder>    model to use (default: the library's model; for a new library the
                          multilingual model when the labels are Portuguese, else clip-vit-b32);
                          --models-dir <dir> where models live
@@ -87,17 +90,6 @@ function presetNames(): string {
   }
 }
 
-/** A preset plus --labels may name the same label twice; that is not a mistake worth stopping for. */
-function dedupe(labels: string[]): string[] {
-  const seen = new Set<string>();
-  return labels.filter((l) => {
-    const key = l.normalize('NFC').trim().toLocaleLowerCase();
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 /** Every usage mistake is caught here, before a model or library is opened. */
 function plan(values: ReturnType<typeof parse<typeof OPTIONS>>['values']) {
   const threshold = numberOption(values.threshold, 'threshold');
@@ -114,12 +106,12 @@ function plan(values: ReturnType<typeof parse<typeof OPTIONS>>['values']) {
   // Engine validation errors (bad label list, unknown preset, template without {}, a destination
   // that is a file) are usage errors here.
   try {
-    const given: string[] = [];
-    if (values.preset !== undefined) given.push(...findPreset(values.preset).labels);
-    if (values.labels !== undefined) given.push(...parseLabelList(values.labels));
-    if (given.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
+    const preset = values.preset !== undefined ? findPreset(values.preset).labels : [];
+    const given = values.labels !== undefined ? parseLabelList(values.labels) : [];
+    if (preset.length + given.length === 0) throw new UsageError('give labels with --labels "a, b, c" or --preset <name>');
     const templates = values.templates !== undefined ? parseTemplates(values.templates) : undefined;
-    const labels = checkSortInput({ labels: dedupe(given), templates, threshold });
+    // A label the preset already has may be repeated in --labels; the same label twice in --labels is refused.
+    const labels = checkSortInput({ labels: combineLabels(preset, given).labels, templates, threshold });
     return {
       labels,
       templates,
@@ -180,11 +172,13 @@ export const sortCommand: Command = {
           const s = job.indexed;
           io.err(`indexed ${s.indexed} new or changed (${s.reused} reused an embedding), ${s.unchanged} unchanged, ${s.skipped} non-images skipped, ${failed.length} failed (${(s.durationMs / 1000).toFixed(1)} s)`);
         }
+        // Damaged images sorted anyway, links leading out of the source (not followed): the user should know.
+        for (const w of job.warnings) io.err(`warning: ${safe(w.path)}: ${safe(w.warning)}`);
         if (result.results.length === 0 && !p.source) {
           io.err(`nothing to sort: the library has no images${p.destination ? ' outside the destination' : ''}; give --source <folder> to index one`);
         }
         const summary = job.export?.summary ?? null;
-        const csvPath = job.export?.csv;
+        const csvPath = job.export?.csv ?? undefined;
         const exportedTo = new Map(summary?.exported.map((e) => [e.from, e.to]));
         if (verbose) {
           for (const r of result.results) {
@@ -205,6 +199,9 @@ export const sortCommand: Command = {
               journal: summary?.journal ?? null,
               csv: csvPath ?? null,
               failed,
+              ...(summary?.stopped ? { stopped: summary.stopped } : {}),
+              ...(summary?.redirected.length ? { redirected: summary.redirected } : {}),
+              ...(summary?.manifest ? { manifest: summary.manifest } : {}),
             }),
           );
         } else if (job.csvText !== undefined) {
@@ -221,6 +218,8 @@ export const sortCommand: Command = {
         const lines = [`sorted ${result.results.length} images into ${result.labels.length} labels${perLabel ? `\n${perLabel}` : ''}`];
         if (summary) {
           lines.push(`${p.operation === 'move' ? 'moved' : 'copied'} ${summary.exported.length} files into ${safe(p.destination ?? '')}`);
+          for (const r of summary.redirected) lines.push(`label "${safe(r.label)}" went to ${safe(r.folder)}: ${safe(r.reason)}`);
+          if (summary.manifest) lines.push(`manifest: ${safe(summary.manifest)}  (check with: triagem verify-export "${safe(p.destination ?? '')}")`);
           lines.push(`journal: ${safe(summary.journal)}  (revert with: triagem undo "${safe(summary.journal)}")`);
         }
         if (csvPath !== undefined) lines.push(`results: ${safe(csvPath)}`);
@@ -232,6 +231,17 @@ export const sortCommand: Command = {
         if (!values.json) summaryOut(lines.join('\n'));
         if (failed.length > 0 && !values.json) {
           io.err(`${failed.length} file(s) not sorted:\n${failed.map((f) => `  ${safe(f.path)}: ${safe(f.error)}`).join('\n')}`);
+        }
+        if (summary?.stopped) {
+          const st = summary.stopped;
+          io.err(
+            [
+              `triagem sort: stopped: ${safe(st.reason)} (${st.code}). ${summary.exported.length} files were ${p.operation === 'move' ? 'moved' : 'copied'} before the stop; ${st.notAttempted} were not tried and are where they were.`,
+              ...(job.export?.csvError ? [job.export.csvError] : []),
+              `Nothing was lost. Free some space and run the sort again, or revert what was done with: triagem undo "${safe(summary.journal)}"`,
+            ].join('\n'),
+          );
+          return 1;
         }
         return 0;
       });

@@ -10,6 +10,16 @@ export function csvRow(fields: readonly string[]): string {
   return `${fields.map(csvField).join(',')}\r\n`;
 }
 
+// Spreadsheets run a cell starting with one of these as a formula (=HYPERLINK(...) leaking data,
+// =cmd|... on old Excel). File names and labels in scraped material are chosen by whoever posted
+// them, so every text cell is made inert (OWASP "CSV Injection"), also behind leading spaces.
+const FORMULA_START = /^[\s]*[=+\-@\t\r]/;
+
+/** A text cell a spreadsheet shows as text: a leading `'` when it would start a formula. */
+export function inertText(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
 function score(n: number): string {
   return n.toFixed(6);
 }
@@ -17,17 +27,18 @@ function score(n: number): string {
 /**
  * Results as CSV. The first three columns are Smart Image Sorter's (`image_name,label,score`), so
  * scripts written for it keep working; then the full path, the content hash, and one
- * `score:<label>` column per label. UTF-8, CRLF line ends, no BOM.
+ * `score:<label>` column per label. UTF-8, CRLF line ends, no BOM. Text cells that would start a
+ * formula get a leading `'` (see `inertText`); numbers are written as they are.
  */
 export function resultsCsv(labels: readonly string[], results: readonly SortedFile[]): string {
   const parts = [csvRow(['image_name', 'label', 'score', 'path', 'sha256', ...labels.map((l) => `score:${l}`)])];
   for (const r of results) {
     parts.push(
       csvRow([
-        path.basename(r.file.path),
-        r.label,
+        inertText(path.basename(r.file.path)),
+        inertText(r.label),
         score(r.score),
-        r.file.path,
+        inertText(r.file.path),
         r.file.sha256,
         ...labels.map((l) => score(r.scores[l] ?? 0)),
       ]),

@@ -37,11 +37,19 @@ const heicSupported = (() => {
 })();
 
 /**
+ * How much damage a decode tolerates. `lenient` ('error' in libvips terms) refuses truncated and
+ * undecodable data but decodes through corrupt stretches, filling them in; `strict` ('warning')
+ * also refuses anything the decoder warns about, which is how a damaged-but-decodable file is told
+ * apart from a clean one (libvips reports those warnings only at the strict level).
+ */
+export type DecodeStrictness = 'lenient' | 'strict';
+
+/**
  * A sharp pipeline over one image, already auto-oriented from EXIF and limited to its first frame.
  * Nothing is decoded until the caller adds its resize and output, so JPEG/WebP shrink-on-load still
  * applies. Throws TriagemError naming the file for anything sharp (or the BMP decoder) cannot read.
  */
-export function openImage(data: Buffer, filePath: string): Sharp {
+export function openImage(data: Buffer, filePath: string, strictness: DecodeStrictness = 'lenient'): Sharp {
   if (data.length === 0) throw new TriagemError('empty file (0 bytes)', 'empty-file', filePath);
   const format = sniffFormat(data.subarray(0, 64));
   if (format === 'unknown') throw new TriagemError('not a recognised image format', 'unsupported-format', filePath);
@@ -50,7 +58,33 @@ export function openImage(data: Buffer, filePath: string): Sharp {
   }
   if (format === 'bmp') return sharpFromBmp(data, filePath);
   // failOn 'error' rejects truncated files instead of silently returning grey rows.
-  return sharp(data, { failOn: 'error', pages: 1, limitInputPixels: 1 << 28 }).rotate();
+  return sharp(data, { failOn: strictness === 'strict' ? 'warning' : 'error', pages: 1, limitInputPixels: 1 << 28 }).rotate();
+}
+
+export interface CheckedDecode<T> {
+  value: T;
+  /** Set when the image only decoded leniently: what the decoder found wrong with it. */
+  warning?: string;
+}
+
+/**
+ * Runs `decode` on a strict open of the image; when that fails but a lenient open decodes, keeps
+ * the lenient result and says so in `warning`, so a damaged file is indexed and still reported
+ * rather than shown as clean. A clean image costs one decode; only damaged ones are decoded twice.
+ * Errors of the lenient attempt (the file cannot be decoded at all) are thrown as they are.
+ */
+export async function decodeCheckingDamage<T>(data: Buffer, filePath: string, decode: (img: Sharp) => Promise<T>): Promise<CheckedDecode<T>> {
+  if (sniffFormat(data.subarray(0, 64)) === 'bmp') return { value: await decode(openImage(data, filePath)) };
+  let strictError: unknown;
+  try {
+    return { value: await decode(openImage(data, filePath, 'strict')) };
+  } catch (err) {
+    if (err instanceof TriagemError) throw err;
+    strictError = err;
+  }
+  const value = await decode(openImage(data, filePath, 'lenient'));
+  const detail = errorMessage(strictError).split('\n')[0].trim();
+  return { value, warning: `damaged image data, decoded with errors (parts may be missing or garbled): ${detail}` };
 }
 
 // libvips as shipped in sharp's prebuilt binaries has no BMP loader, and Smart Image Sorter accepts BMP.

@@ -40,6 +40,58 @@ export async function thumbnailExists(file: string): Promise<boolean> {
   }
 }
 
+const TEMP_NAME = /\.(\d+)\.[a-z0-9]*\.tmp$/;
+/** A temporary file this old is stale whatever its pid says (pids are reused). */
+const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary thumbnail files left by a run that was killed mid-write (`writeThumbnail`
+ * names them after its pid): those of processes no longer running, and any older than an hour.
+ * A concurrent run's files in progress are left alone. Returns how many were removed.
+ */
+export async function cleanStaleThumbnailTemps(thumbnailsDir: string): Promise<number> {
+  let removed = 0;
+  let shards: string[];
+  try {
+    shards = await fs.readdir(thumbnailsDir);
+  } catch {
+    return 0;
+  }
+  const now = Date.now();
+  for (const shard of shards) {
+    let names: string[];
+    try {
+      names = await fs.readdir(path.join(thumbnailsDir, shard));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = TEMP_NAME.exec(name);
+      if (!m) continue;
+      const file = path.join(thumbnailsDir, shard, name);
+      try {
+        const st = await fs.lstat(file);
+        if (!st.isFile()) continue;
+        if (processAlive(Number(m[1])) && now - st.mtimeMs < TEMP_MAX_AGE_MS) continue;
+        await fs.rm(file, { force: true });
+        removed++;
+      } catch {
+        // Gone already, or not ours to remove: the next run tries again.
+      }
+    }
+  }
+  return removed;
+}
+
 /** Written under a temporary name and renamed, so a reader never sees half a thumbnail. */
 export async function writeThumbnail(file: string, data: Buffer): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });

@@ -28,6 +28,7 @@ export async function decodeStage(run: IndexRun, { content, data, wantThumbnail 
       content.tensor = decoded.tensor;
       content.width = decoded.width;
       content.height = decoded.height;
+      content.warning = decoded.warning;
     } catch (err) {
       run.inflight.delete(content.sha256);
       run.tensorSlots.release();

@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import { describeDecodeError, openImage } from '../images/open.js';
+import { decodeCheckingDamage, describeDecodeError, openImage } from '../images/open.js';
 import { thumbnailFromImage, thumbnailFromPixels } from '../images/thumbnail.js';
 import { modelInputFromSharp, modelPixelsFromSharp, pixelsToTensor } from '../models/preprocess.js';
 import type { ImageSpec } from '../models/types.js';
@@ -11,6 +11,8 @@ export interface DecodedImage {
   width: number;
   height: number;
   thumbnail?: Promise<Buffer>;
+  /** Set when the file is damaged but decoded leniently (see decodeCheckingDamage). */
+  warning?: string;
 }
 
 const WHITE = { r: 255, g: 255, b: 255 };
@@ -62,26 +64,31 @@ async function decodeShared(img: Sharp, spec: ImageSpec): Promise<{ tensor: Floa
 
 /**
  * Model input (and optionally a WebP thumbnail) from a file's bytes. Throws a TriagemError naming
- * the file when the bytes cannot be decoded.
+ * the file when the bytes cannot be decoded; a file that decodes only leniently comes back with a
+ * `warning`.
  */
 export async function decodeImage(data: Buffer, filePath: string, spec: ImageSpec, withThumbnail: boolean): Promise<DecodedImage> {
   try {
-    const img = openImage(data, filePath);
-    if (withThumbnail && spec.resizeMode === 'shortest-crop') {
-      const [size, shared] = await Promise.all([orientedSize(img), decodeShared(img, spec)]);
-      return { ...size, ...shared };
-    }
-    const [size, tensor] = await Promise.all([orientedSize(img), modelInputFromSharp(img, spec)]);
-    let thumbnail: Promise<Buffer> | undefined;
-    if (withThumbnail) {
-      // Squashed model inputs cannot be reused for an undistorted thumbnail: decode again, still at reduced scale.
-      thumbnail = thumbnailFromImage(openImage(data, filePath));
-      thumbnail.catch(() => undefined);
-    }
-    return { ...size, tensor, thumbnail };
+    const { value, warning } = await decodeCheckingDamage(data, filePath, (img) => decodeOpened(img, data, filePath, spec, withThumbnail));
+    return warning ? { ...value, warning } : value;
   } catch (err) {
     throw describeDecodeError(err, filePath);
   }
+}
+
+async function decodeOpened(img: Sharp, data: Buffer, filePath: string, spec: ImageSpec, withThumbnail: boolean): Promise<DecodedImage> {
+  if (withThumbnail && spec.resizeMode === 'shortest-crop') {
+    const [size, shared] = await Promise.all([orientedSize(img), decodeShared(img, spec)]);
+    return { ...size, ...shared };
+  }
+  const [size, tensor] = await Promise.all([orientedSize(img), modelInputFromSharp(img, spec)]);
+  let thumbnail: Promise<Buffer> | undefined;
+  if (withThumbnail) {
+    // Squashed model inputs cannot be reused for an undistorted thumbnail: decode again, still at reduced scale.
+    thumbnail = thumbnailFromImage(openImage(data, filePath));
+    thumbnail.catch(() => undefined);
+  }
+  return { ...size, tensor, thumbnail };
 }
 
 /** Only a thumbnail, for content whose embedding already exists. */

@@ -7,6 +7,7 @@ import { IndexProgressTracker } from './progress.js';
 import { readStage } from './read-stage.js';
 import { IndexRun } from './state.js';
 import { IndexStore } from './store.js';
+import { cleanStaleThumbnailTemps } from '../images/thumbnail.js';
 import type { IndexOptions, IndexSummary, WorkItem } from './types.js';
 
 export type { IndexFailure, IndexOptions, IndexProgress, IndexSummary } from './types.js';
@@ -32,7 +33,9 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   const key = library.modelKey(model.info);
   library.ensureModel(key, model.info.dim);
   const store = new IndexStore(library);
-  const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], durationMs: 0 };
+  const summary: IndexSummary = { indexed: 0, skipped: 0, unchanged: 0, reused: 0, failed: [], warnings: [], durationMs: 0 };
+  // Temporary thumbnail files a killed run left behind.
+  if (opts.thumbnails ?? true) await cleanStaleThumbnailTemps(library.thumbnailsDir);
   const progress = new IndexProgressTracker(opts.onProgress, summary.failed);
 
   progress.scanning(0, true);
@@ -47,6 +50,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     onScanProgress: (found) => progress.scanning(found),
   });
   summary.unchanged = plan.unchanged;
+  summary.warnings.push(...plan.scanWarnings);
   if (plan.missing !== undefined) summary.missing = plan.missing;
 
   const run = new IndexRun({

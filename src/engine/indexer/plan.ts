@@ -87,6 +87,8 @@ export interface IndexPlan {
   missing?: number;
   /** Folders and files the scan could not read. */
   scanFailures: ScanFailure[];
+  /** Links leading out of the folders, not followed. */
+  scanWarnings: { path: string; warning: string }[];
   /** Content ids with an embedding for the model, as of the end of the scan. */
   embedded: Set<number>;
 }
@@ -111,5 +113,5 @@ export async function planIndex(input: PlanInput): Promise<IndexPlan> {
   }
   store.setPresent(revive, true);
   store.pruneFailures(roots, new Set(work.map((w) => w.file.path).concat(scan.failures.map((f) => f.path))));
-  return { work, total: scan.files.length, unchanged, missing, scanFailures: scan.failures, embedded };
+  return { work, total: scan.files.length, unchanged, missing, scanFailures: scan.failures, scanWarnings: scan.warnings, embedded };
 }

@@ -18,9 +18,16 @@ export interface ScanFailure {
   error: string;
 }
 
+export interface ScanWarning {
+  path: string;
+  warning: string;
+}
+
 export interface ScanResult {
   files: ScannedFile[];
   failures: ScanFailure[];
+  /** Symbolic links skipped because they lead out of the folders being scanned. */
+  warnings: ScanWarning[];
 }
 
 export interface ScanOptions {
@@ -52,15 +59,26 @@ function scanned(filePath: string, st: Stats): ScannedFile {
   return { path: filePath, folder: path.dirname(filePath), name, ext: extensionOf(name), size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
 }
 
-/**
- * Every regular file under the roots (a root may also be a single file). Hidden entries (".git",
- * ".DS_Store", "._IMG_1.JPG" AppleDouble files) are skipped; symbolic links are followed, but each
- * real folder is entered once, so link loops and aliases cannot repeat or hang the scan.
- */
 function identity(st: Stats): string {
   return `${st.dev}:${st.ino}`;
 }
 
+function isInside(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/**
+ * Every regular file under the roots (a root may also be a single file). Hidden entries (".git",
+ * ".DS_Store", "._IMG_1.JPG" AppleDouble files) are skipped.
+ *
+ * Symbolic links: the user chose these folders, and a scraped archive can hold a link to anywhere
+ * (`pasta -> ~/privado`, `casa -> ~`). A link is followed only when its real target lies inside one
+ * of the roots (by real path); a link leading out is skipped and reported in `warnings`, so nothing
+ * from outside the chosen folders is indexed, sorted, copied or moved. Each real folder is entered
+ * once, so link loops and aliases cannot repeat or hang the scan. A root given as a link is the
+ * user's own choice and is followed.
+ */
 export async function scanFolders(roots: readonly string[], opts: ScanOptions = {}): Promise<ScanResult> {
   const exclude = new Set((opts.exclude ?? []).map((p) => path.resolve(p)));
   // Also by identity, so an excluded folder reached through a link (under another path) stays out.
@@ -81,11 +99,15 @@ export async function scanFolders(roots: readonly string[], opts: ScanOptions = 
   let linked: string[] = [];
 
   const rootDirs: string[] = [];
+  const realRoots: string[] = [];
+  const warnings: ScanWarning[] = [];
   for (const root of roots) {
     const abs = path.resolve(root);
     const st = await fs.stat(abs);
-    if (st.isDirectory()) rootDirs.push(abs);
-    else if (st.isFile()) files.set(abs, scanned(abs, st));
+    if (st.isDirectory()) {
+      rootDirs.push(abs);
+      realRoots.push(await fs.realpath(abs));
+    } else if (st.isFile()) files.set(abs, scanned(abs, st));
   }
   stack.push(...rootDirs.reverse());
 
@@ -114,6 +136,10 @@ export async function scanFolders(roots: readonly string[], opts: ScanOptions = 
       if (entry.isDirectory()) return { full, kind: 'dir' as const };
       if (!entry.isFile() && !entry.isSymbolicLink()) return { full, kind: 'other' as const };
       try {
+        if (entry.isSymbolicLink()) {
+          const target = await fs.realpath(full);
+          if (!realRoots.some((r) => isInside(target, r))) return { full, kind: 'outside' as const, target };
+        }
         const st = await fs.stat(full);
         if (st.isDirectory()) return { full, kind: 'linked-dir' as const };
         if (!st.isFile() || excludeIds.has(identity(st))) return { full, kind: 'other' as const };
@@ -130,6 +156,9 @@ export async function scanFolders(roots: readonly string[], opts: ScanOptions = 
       else if (s.kind === 'linked-dir') linked.push(s.full);
       else if (s.kind === 'file') files.set(s.full, scanned(s.full, s.st));
       else if (s.kind === 'error') failures.push({ path: s.full, error: s.error });
+      else if (s.kind === 'outside') {
+        warnings.push({ path: s.full, warning: `symbolic link to ${s.target}, outside the folders being indexed; not followed` });
+      }
     }
     // Reverse so the stack pops folders in name order, which keeps indexing order predictable.
     subdirs.sort().reverse();
@@ -137,5 +166,5 @@ export async function scanFolders(roots: readonly string[], opts: ScanOptions = 
     opts.onProgress?.(files.size);
   }
   const list = [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files: list, failures };
+  return { files: list, failures, warnings };
 }

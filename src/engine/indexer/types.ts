@@ -31,6 +31,8 @@ export interface IndexSummary {
   /** Of `indexed`, files that needed no encoding: renamed, moved, or duplicates of other files. */
   reused: number;
   failed: IndexFailure[];
+  /** Indexed, but the user should know: damaged images decoded leniently, links leading out of the folders (not followed). */
+  warnings: { path: string; warning: string }[];
   durationMs: number;
   /** Files whose rows were marked `present = 0` because they are gone from the indexed folders. */
   missing?: number;
@@ -75,6 +77,8 @@ export interface PendingContent {
   height: number;
   tensor: Float32Array | undefined;
   files: Entry[];
+  /** Set when the image only decoded leniently (damaged data): indexed, and reported. */
+  warning?: string;
 }
 
 /** A link needs only a row; an encode needs the model first. */

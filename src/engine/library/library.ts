@@ -331,6 +331,25 @@ export class Library {
     return this.files.presentContentIds();
   }
 
+  /**
+   * A file the user moved with Triagem (copied, verified, original deleted) or moved back: the row
+   * for `from` now names `to`, so searches stop returning a path that is gone. With `to` null (the
+   * file went somewhere the library does not cover) the row is marked absent instead. A stale row
+   * already at `to` is replaced. No row at `from`: nothing to do.
+   */
+  followMove(from: string, to: string | null): void {
+    this.db.transaction(() => {
+      if (to === null) {
+        this.db.prepare('UPDATE files SET present = 0 WHERE path = ?').run(from);
+        return;
+      }
+      this.db.prepare('DELETE FROM files WHERE path = ? AND path <> ? AND EXISTS (SELECT 1 FROM files WHERE path = ?)').run(to, from, from);
+      this.db
+        .prepare('UPDATE files SET path = ?, folder = ?, name = ?, present = 1 WHERE path = ?')
+        .run(to, path.dirname(to), path.basename(to), from);
+    })();
+  }
+
   contentIdBySha256(sha256: string): number | undefined {
     return this.files.contentIdBySha256(sha256);
   }

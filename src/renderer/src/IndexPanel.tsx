@@ -86,6 +86,18 @@ export function IndexPanel({ model }: { model: string | undefined }) {
           ))}
         </ul>
       )}
+      {summary && summary.warnings.length > 0 && (
+        <>
+          <p>{t('index.warnings', { count: summary.warnings.length })}</p>
+          <ul className="failures warnings">
+            {summary.warnings.slice(0, 50).map((w) => (
+              <li key={w.path}>
+                {w.path}: {w.warning}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       {error && (
         <p className="error">
           {t('error.prefix')}: {error}
