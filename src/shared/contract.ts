@@ -4,6 +4,7 @@
 // it must not import Node modules.
 import { z } from 'zod';
 import { MODEL_FAMILIES, PRECISIONS } from '../engine/models/types.js';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { LIMITS } from './limits.js';
 
 export { LIMITS };
@@ -363,7 +364,7 @@ export function isEventName(name: string): name is EventName {
 
 /** The error shape every door sends back; `issues` is set for input that failed validation. */
 export const wireError = z.object({
-  code: z.string(),
+  code: z.enum(ERROR_CODES),
   message: z.string(),
   file: z.string().optional(),
   issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
@@ -374,7 +375,7 @@ export type WireError = z.infer<typeof wireError>;
 export type Result<T> = { ok: true; value: T } | { ok: false; error: WireError };
 export type OpResult<K extends OpName> = Result<OpOutput<K>>;
 
-export const INVALID_INPUT = 'invalid-input';
+export const INVALID_INPUT = 'invalid-input' satisfies ErrorCode;
 
 /** Validates `raw` against op `K`'s input schema; the error lists every bad field by path. */
 export function parseInput<K extends OpName>(op: K, raw: unknown): Result<OpParsedInput<K>> {

@@ -121,7 +121,7 @@ export function httpTransport(opts: HttpTransportOptions): HttpTransport {
       }
       // The bridge answers every /api request with the contract's envelope for this op.
       if (isResult(body)) return body as OpResult<typeof op>;
-      return { ok: false, error: { code: `http-${res.status}`, message: `the bridge answered ${res.status} ${res.statusText}` } };
+      return { ok: false, error: { code: 'bridge-unreachable', message: `the bridge answered ${res.status} ${res.statusText}` } };
     },
     on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): Unsubscribe {
       const wrapped: EventListener = (name, payload) => {

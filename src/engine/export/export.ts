@@ -141,7 +141,7 @@ export async function exportSorted(opts: ExportOptions): Promise<ExportSummary> 
   try {
     await fsp.mkdir(destination, { recursive: true });
   } catch (err) {
-    throw new TriagemError(destinationReason(err), 'destination', destination);
+    throw new TriagemError(destinationReason(err), 'destination-failed', destination);
   }
   const realDestination = await fsp.realpath(destination);
   const move = opts.operation === 'move';
@@ -164,7 +164,7 @@ export async function exportSorted(opts: ExportOptions): Promise<ExportSummary> 
       );
     } catch (err) {
       if (err instanceof TriagemError) throw err;
-      throw new TriagemError(`cannot start the export journal: ${destinationReason(err)}`, 'destination', destination);
+      throw new TriagemError(`cannot start the export journal: ${destinationReason(err)}`, 'destination-failed', destination);
     }
     return await runExport(opts, journal, { destination, labelDirs, folders, realSources, move });
   } finally {

@@ -125,7 +125,7 @@ export async function lockMoveSources(realFolders: readonly string[], dataDir: s
   } catch (err) {
     await releaseAll();
     if (err instanceof TriagemError) throw err;
-    throw new TriagemError(`cannot take the move lock: ${errorMessage(err)}`, 'lock', dir);
+    throw new TriagemError(`cannot take the move lock: ${errorMessage(err)}`, 'move-busy', dir);
   }
   return { folders, release: releaseAll };
 }

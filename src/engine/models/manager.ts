@@ -77,7 +77,7 @@ export class ModelManager {
     const dir = this.installedDir(id);
     if (dir) return dir;
     const hint = this.entry(id) ? `run "triagem models download ${id}"` : `known models: ${this.knownIds()}; or "triagem models import <folder>"`;
-    throw new TriagemError(`model "${id}" is not installed in ${this.modelsDir} (${hint})`, 'not-installed');
+    throw new TriagemError(`model "${id}" is not installed in ${this.modelsDir} (${hint})`, 'model-not-installed');
   }
 
   manifest(id: string): ModelManifest | null {
