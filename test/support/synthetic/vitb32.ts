@@ -169,7 +169,11 @@ export function writeVitB32StandIn(dir: string, options: VitB32Options = {}): Ge
     const report = quantizeModelFile(join(dir, `onnx/${tower}.onnx`), join(dir, `onnx/${tower}_quantized.onnx`), TRANSFORMERS_JS_Q8);
     perModel[tower] = { op_types: report.sourceOpTypes, weight_type: report.weightType === 'uint8' ? 'QuantType.QUInt8' : 'QuantType.QInt8' };
   }
-  writeJson(join(dir, 'quantize_config.json'), { ...TRANSFORMERS_JS_Q8_CONFIG, per_model_config: perModel });
+  writeJson(join(dir, 'quantize_config.json'), {
+    per_channel: TRANSFORMERS_JS_Q8.perChannel,
+    reduce_range: TRANSFORMERS_JS_Q8.reduceRange,
+    per_model_config: perModel,
+  });
   writeXenovaClipFiles(dir, options.tokenizerDir ?? clipTokenizerDir(), MARKER);
   writeFileSync(join(dir, 'README.md'), `# Synthetic benchmark model — NOT real weights\n\nSee config.json \`${SYNTHETIC_MARKER_KEY}\`.\n`);
   const rels = ['onnx/vision_model.onnx', 'onnx/text_model.onnx', ...VITB32_QUANTIZED_FILES, 'quantize_config.json', ...XENOVA_CLIP_CONFIG_FILES, 'README.md'];
@@ -177,5 +181,4 @@ export function writeVitB32StandIn(dir: string, options: VitB32Options = {}): Ge
 }
 
 // transformers.js scripts/convert.py DEFAULT_QUANTIZE_PARAMS when the CLIP files were converted (2023).
-const TRANSFORMERS_JS_Q8_CONFIG = { per_channel: true, reduce_range: true };
-const TRANSFORMERS_JS_Q8: DynamicQuantizeOptions = { perChannel: true, reduceRange: true };
+const TRANSFORMERS_JS_Q8: Required<Pick<DynamicQuantizeOptions, 'perChannel' | 'reduceRange'>> = { perChannel: true, reduceRange: true };
