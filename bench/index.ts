@@ -27,7 +27,7 @@ import type { ClipModel } from '../src/engine/models/types.js';
 import { sortLibrary } from '../src/engine/sort/sort.js';
 import { Prng } from '../test/support/synthetic/prng.js';
 import { sharedDir, vitB32StandInDir } from '../test/support/models.js';
-import { bareRate, openBareVision, readyBatches, type BareRate, type BareVision } from './_bare-encoder.js';
+import { bareRate, measure, openBareVision, readyBatches, settle, type BareRate, type BareVision } from './_bare-encoder.js';
 import { machineInfo } from './_machine.js';
 import { ratioCeiling, stageProfile, type StageProfile } from './_stage-costs.js';
 import { flag, median, round } from './_stats.js';
@@ -158,6 +158,8 @@ interface IndexRun {
   steadyRate: number;
   /** Images/s over the whole indexFolders call (scan, fill and thumbnail drain included). */
   wholeRate: number;
+  /** CPU time of the whole process per image over the whole call (all threads). */
+  coreMsPerImage: number;
   inferenceShare: number;
   summary: IndexSummary;
 }
@@ -172,14 +174,14 @@ async function indexRun(model: ClipModel, folder: string, batch: number, work: s
     if (p.phase === 'index' && p.done > (commits.at(-1)?.[1] ?? 0)) commits.push([performance.now(), p.done]);
   };
   try {
-    const t0 = performance.now();
-    const summary = await indexFolders({ library, model: t.model, folders: [folder], batchSize: batch, onProgress });
-    const seconds = (performance.now() - t0) / 1000;
+    await settle();
+    const { value: summary, wallMs, coreMs } = await measure(() => indexFolders({ library, model: t.model, folders: [folder], batchSize: batch, onProgress }));
+    const seconds = wallMs / 1000;
     if (summary.failed.length) throw new Error(`bench images failed to index: ${JSON.stringify(summary.failed.slice(0, 3))}`);
     const wholeRate = summary.indexed / seconds;
     const [first, last] = [commits[0], commits.at(-1)];
     const steadyRate = first && last && last[0] > first[0] ? (last[1] - first[1]) / ((last[0] - first[0]) / 1000) : wholeRate;
-    return { steadyRate, wholeRate, inferenceShare: t.inferenceMs() / 1000 / seconds, summary };
+    return { steadyRate, wholeRate, coreMsPerImage: coreMs / summary.indexed, inferenceShare: t.inferenceMs() / 1000 / seconds, summary };
   } finally {
     library.close();
     fs.rmSync(libFile, { force: true });
@@ -192,6 +194,11 @@ async function indexRun(model: ClipModel, folder: string, batch: number, work: s
 interface Side {
   bare: BareRate[];
   index: IndexRun[];
+}
+
+function meanRate(a: BareRate, b: BareRate): BareRate {
+  const wallMsPerImage = (a.wallMsPerImage + b.wallMsPerImage) / 2;
+  return { imagesPerS: 1000 / wallMsPerImage, wallMsPerImage, coreMsPerImage: (a.coreMsPerImage + b.coreMsPerImage) / 2 };
 }
 
 /** Bare inference and indexing of `folder`, per repeat, for each precision (order alternating). */
@@ -208,8 +215,11 @@ async function compare(
   const out: Record<Precision, Side> = { fp32: { bare: [], index: [] }, quantized: { bare: [], index: [] } };
   for (let r = 0; r < repeats; r++) {
     for (const p of r % 2 ? [...PRECISIONS].reverse() : PRECISIONS) {
-      const b = await bareRate(bare[p], feeds);
+      // Bare inference right before and right after the run it is compared with, so load that drifts
+      // during the run (the machine is shared) moves both sides of the ratio alike.
+      const before = await bareRate(bare[p], feeds);
       const i = await indexRun(models[p], folder, batch, work);
+      const b = meanRate(before, await bareRate(bare[p], feeds));
       out[p].bare.push(b);
       out[p].index.push(i);
       log(`${p} repeat ${r + 1}: bare ${b.imagesPerS.toFixed(2)} img/s, index ${i.steadyRate.toFixed(2)} img/s steady (${i.wholeRate.toFixed(2)} whole run)`);
@@ -233,6 +243,8 @@ interface Row {
   inference_share_of_index_wall: number;
   inference_wall_ms_per_image: number;
   inference_core_ms_per_image: number;
+  /** Whole-process CPU per image while indexing: inference plus every other stage, all threads. */
+  index_core_ms_per_image: number;
 }
 
 function summarise(side: Side, profile: StageProfile, cores: number): Row {
@@ -251,6 +263,7 @@ function summarise(side: Side, profile: StageProfile, cores: number): Row {
     inference_share_of_index_wall: round(median(side.index.map((x) => x.inferenceShare)), 3),
     inference_wall_ms_per_image: round(wall, 2),
     inference_core_ms_per_image: round(core, 2),
+    index_core_ms_per_image: round(median(side.index.map((x) => x.coreMsPerImage)), 2),
   };
 }
 
@@ -453,6 +466,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         stage_core_ms_per_image: profile.core_ms,
         main_thread_core_ms_per_image: profile.main_thread_core_ms,
         pool_core_ms_per_image: profile.pool_core_ms,
+        thumbnail_from_file_core_ms_per_image: profile.thumbnail_from_file_core_ms,
         peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 0),
       };
       Object.assign(rows, tableRows('index, web-size photos:', web));
@@ -507,6 +521,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         stage_core_ms_per_image: profile.core_ms,
         main_thread_core_ms_per_image: profile.main_thread_core_ms,
         pool_core_ms_per_image: profile.pool_core_ms,
+        thumbnail_from_file_core_ms_per_image: profile.thumbnail_from_file_core_ms,
         transformersjs_fp32_images_per_s: tfRate === null ? null : round(tfRate),
         fp32_speedup_vs_transformersjs: tfRate === null ? null : round(large.fp32.index_images_per_s / tfRate, 2),
         transformersjs_one_at_a_time_images_per_s: tfOneByOne === null ? null : round(tfOneByOne),
