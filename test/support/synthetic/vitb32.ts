@@ -13,8 +13,9 @@ import { Prng, deriveSeed } from './prng.js';
 import { clipTokenizerDir } from './paths.js';
 import type { GeneratedModel } from './colour-model.js';
 
-// 2: positions gathered and EOS pooled by index (as in the HF export); *_quantized.onnx beside fp32.
-export const VITB32_VERSION = 2;
+// Bumped whenever the files change, so cached folders are regenerated. 3: positions gathered and EOS
+// pooled by index (as in the HF export), *_quantized.onnx beside fp32 (skips 2, used on another branch).
+export const VITB32_VERSION = 3;
 export const DEFAULT_VITB32_SEED = 32;
 
 const INIT_STD = 0.02;
