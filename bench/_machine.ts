@@ -16,6 +16,8 @@ export interface MachineInfo {
   vnni: boolean;
   onnxruntime_node: string;
   node: string;
+  /** 1-minute load average when the suite started: above `cores`, other processes share the CPUs. */
+  load_average_at_start: number;
 }
 
 const SIMD_FLAG = /^(avx2|avx512\w*|avx_vnni\w*|amx\w*|fma|f16c)$/;
@@ -45,5 +47,16 @@ export function machineInfo(): MachineInfo {
     vnni: simd.some((f) => f === 'avx512_vnni' || f.startsWith('avx_vnni')),
     onnxruntime_node: (require('onnxruntime-node/package.json') as { version: string }).version,
     node: process.version,
+    load_average_at_start: Math.round(os.loadavg()[0] * 100) / 100,
   };
+}
+
+/**
+ * A line for the results when the machine was shared: wall-clock rates (and their ratios) then mean
+ * little, while core-ms per image still hold. Null on a quiet machine or where load is not reported.
+ */
+export function contentionWarning(machine: MachineInfo): string | null {
+  const load = Math.max(machine.load_average_at_start, os.loadavg()[0]);
+  if (process.platform === 'win32' || load <= machine.cores) return null;
+  return `load average reached ${load.toFixed(1)} on ${machine.cores} cores: other processes shared the CPUs, so wall-clock rates and ratios are unreliable; compare core-ms`;
 }

@@ -11,7 +11,7 @@ import { loadModel } from '../src/engine/models/model.js';
 import type { ClipModel } from '../src/engine/models/types.js';
 import { vitB32StandInDir } from '../test/support/models.js';
 import { bareRate, openBareVision, readyBatches, settle, type BareVision } from './_bare-encoder.js';
-import { machineInfo } from './_machine.js';
+import { contentionWarning, machineInfo } from './_machine.js';
 import { flag, median, percentile, round } from './_stats.js';
 
 const PRECISIONS = ['fp32', 'quantized'] as const;
@@ -111,6 +111,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       int8_over_fp32: speedup,
       [`model_wrapper_batch_${INDEXER_BATCH}`]: wrapper,
       text_query_ms: text,
+      warning: contentionWarning(machine),
       repeats,
       images_per_run: imagesPerRun,
     };

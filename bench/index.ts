@@ -28,7 +28,7 @@ import { sortLibrary } from '../src/engine/sort/sort.js';
 import { Prng } from '../test/support/synthetic/prng.js';
 import { sharedDir, vitB32StandInDir } from '../test/support/models.js';
 import { bareRate, measure, openBareVision, readyBatches, settle, type BareRate, type BareVision } from './_bare-encoder.js';
-import { machineInfo } from './_machine.js';
+import { contentionWarning, machineInfo } from './_machine.js';
 import { ratioCeiling, stageProfile, type StageProfile } from './_stage-costs.js';
 import { flag, median, round } from './_stats.js';
 
@@ -532,6 +532,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         stage_notes: profile.notes,
       };
     }
+    const warning = contentionWarning(machine);
+    if (warning) rows.warning = warning;
     result.rows = rows;
     result.detail = detail;
     return result;
