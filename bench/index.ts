@@ -1,21 +1,25 @@
-// Indexing throughput, memory and re-sort speed on the random-weight ViT-B/32 stand-in (real
-// architecture and sizes, so inference costs what the real model costs).
+// Indexing throughput against bare inference, where the time per image goes, memory and re-sort
+// speed, on the random-weight ViT-B/32 stand-in (real architecture and sizes, so inference costs what
+// the real model costs) in both precisions the app can load: fp32 and the dynamically quantized q8
+// graphs that `--precision auto` prefers.
 //
-//   npm run bench -- index [--n 256] [--batch 16] [--repeats 3] [--large 32] [--resort 100000] [--skip-transformers]
+//   npm run bench -- index [--n 256] [--batch 16] [--repeats 3] [--large 48] [--grain 25.6] [--resort 100000] [--skip-transformers]
 //
-// In one process it measures, per repeat and interleaved so a noisy neighbour hits both sides alike:
-// the raw encoder (encodeImageTensors on ready tensors) and end-to-end `indexFolders` on real JPEGs
-// (the dev set plus generated photo-like 1024×768 frames), then re-sorting a synthetic 100k-image
-// library into 10 labels, then 12-MP camera-sized JPEGs through our indexer and through
-// transformers.js (RawImage.read + AutoProcessor + CLIPVisionModelWithProjection on the same folder).
-import { createHash } from 'node:crypto';
+// In one process, per repeat and with the precisions alternating so a noisy neighbour hits both alike:
+// bare `session.run` on ready tensors ("bare": the inference ceiling) and end-to-end `indexFolders` —
+// what `triagem index` runs — on real JPEGs (the dev set plus generated photo-like 1024×768 frames),
+// then the same on 12-MP camera-sized JPEGs (also through transformers.js, fp32). The index rate is the
+// steady rate between the first and the last batch commit (scan, pipeline fill and the thumbnail drain
+// excluded, as a 20,000-image run amortises them); the whole-run rate is reported beside it.
+//
+// Beside each ratio: the CPU cost per image of every stage outside inference (read, hash, EXIF, decode,
+// tensor build, thumbnail, SQLite commit; see _stage-costs.ts), the ceiling those costs leave for the
+// ratio, and the machine's cores and SIMD flags.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage } from '../src/engine/indexer/decode.js';
-import { indexFolders, type IndexSummary } from '../src/engine/indexer/indexer.js';
-import { readPhotoMetadata } from '../src/engine/images/metadata.js';
+import { indexFolders, type IndexProgress, type IndexSummary } from '../src/engine/indexer/indexer.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
 import { preprocessImage } from '../src/engine/models/preprocess.js';
@@ -24,7 +28,15 @@ import { sortLibrary } from '../src/engine/sort/sort.js';
 import { Prng } from '../test/support/synthetic/prng.js';
 import { sharedDir, vitB32StandInDir } from '../test/support/models.js';
 import { withRawDb } from '../test/support/raw-db.js';
+import { bareRate, measure, openBareVision, readyBatches, settle, type BareRate, type BareVision } from './_bare-encoder.js';
+import { contentionWarning, machineInfo } from './_machine.js';
+import { ratioCeiling, stageProfile, type StageProfile } from './_stage-costs.js';
 import { flag, median, round } from './_stats.js';
+
+const PRECISIONS = ['fp32', 'quantized'] as const;
+type Precision = (typeof PRECISIONS)[number];
+/** Issue J's target for index ÷ bare inference, for each precision. */
+const TARGET_RATIO = 0.85;
 
 // ---------- images
 
@@ -114,11 +126,10 @@ function writeCorpus(dir: string, bases: Buffer[], n: number): string[] {
   }
   return files;
 }
-
 // ---------- measurements
 
 /** The model with the time spent inside the vision tower added up. */
-function timed(model: ClipModel): { model: ClipModel; inferenceMs: () => number; reset: () => void } {
+function timed(model: ClipModel): { model: ClipModel; inferenceMs: () => number } {
   let ms = 0;
   const wrapped: ClipModel = {
     get info() {
@@ -140,18 +151,16 @@ function timed(model: ClipModel): { model: ClipModel; inferenceMs: () => number;
     warmup: () => model.warmup(),
     close: () => model.close(),
   };
-  return { model: wrapped, inferenceMs: () => ms, reset: () => (ms = 0) };
-}
-
-async function rawEncoderRate(model: ClipModel, tensors: Float32Array[], batch: number): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < tensors.length; i += batch) await model.encodeImageTensors(tensors.slice(i, i + batch));
-  return tensors.length / ((performance.now() - t0) / 1000);
+  return { model: wrapped, inferenceMs: () => ms };
 }
 
 interface IndexRun {
-  rate: number;
-  seconds: number;
+  /** Images/s between the first and the last batch commit. */
+  steadyRate: number;
+  /** Images/s over the whole indexFolders call (scan, fill and thumbnail drain included). */
+  wholeRate: number;
+  /** CPU time of the whole process per image over the whole call (all threads). */
+  coreMsPerImage: number;
   inferenceShare: number;
   summary: IndexSummary;
 }
@@ -160,12 +169,20 @@ async function indexRun(model: ClipModel, folder: string, batch: number, work: s
   const libFile = path.join(work, `lib-${Date.now()}-${Math.random().toString(36).slice(2)}.sqlite`);
   const library = Library.open(libFile);
   const t = timed(model);
+  // (time, images committed) at each commit: progress is forced after every batch's transaction.
+  const commits: [number, number][] = [];
+  const onProgress = (p: IndexProgress) => {
+    if (p.phase === 'index' && p.done > (commits.at(-1)?.[1] ?? 0)) commits.push([performance.now(), p.done]);
+  };
   try {
-    const t0 = performance.now();
-    const summary = await indexFolders({ library, model: t.model, folders: [folder], batchSize: batch });
-    const seconds = (performance.now() - t0) / 1000;
+    await settle();
+    const { value: summary, wallMs, coreMs } = await measure(() => indexFolders({ library, model: t.model, folders: [folder], batchSize: batch, onProgress }));
+    const seconds = wallMs / 1000;
     if (summary.failed.length) throw new Error(`bench images failed to index: ${JSON.stringify(summary.failed.slice(0, 3))}`);
-    return { rate: summary.indexed / seconds, seconds, inferenceShare: t.inferenceMs() / 1000 / seconds, summary };
+    const wholeRate = summary.indexed / seconds;
+    const [first, last] = [commits[0], commits.at(-1)];
+    const steadyRate = first && last && last[0] > first[0] ? (last[1] - first[1]) / ((last[0] - first[0]) / 1000) : wholeRate;
+    return { steadyRate, wholeRate, coreMsPerImage: coreMs / summary.indexed, inferenceShare: t.inferenceMs() / 1000 / seconds, summary };
   } finally {
     library.close();
     fs.rmSync(libFile, { force: true });
@@ -175,40 +192,93 @@ async function indexRun(model: ClipModel, folder: string, batch: number, work: s
   }
 }
 
-/** Per-image CPU cost of each indexing step outside inference, serially, on sample files. */
-async function stepCosts(model: ClipModel, files: string[]): Promise<Record<string, number>> {
-  const spec = model.info.image;
-  const buffers = files.map((f) => fs.readFileSync(f));
-  const time = async (fn: (b: Buffer, i: number) => unknown) => {
-    const t0 = performance.now();
-    for (let i = 0; i < buffers.length; i++) await fn(buffers[i], i);
-    return round((performance.now() - t0) / buffers.length, 2);
-  };
+interface Side {
+  bare: BareRate[];
+  index: IndexRun[];
+}
+
+function meanRate(a: BareRate, b: BareRate): BareRate {
+  const wallMsPerImage = (a.wallMsPerImage + b.wallMsPerImage) / 2;
+  return { imagesPerS: 1000 / wallMsPerImage, wallMsPerImage, coreMsPerImage: (a.coreMsPerImage + b.coreMsPerImage) / 2 };
+}
+
+/** Bare inference and indexing of `folder`, per repeat, for each precision (order alternating). */
+async function compare(
+  models: Record<Precision, ClipModel>,
+  bare: Record<Precision, BareVision>,
+  feeds: Parameters<typeof bareRate>[1],
+  folder: string,
+  batch: number,
+  repeats: number,
+  work: string,
+  log: (msg: string) => void,
+): Promise<Record<Precision, Side>> {
+  const out: Record<Precision, Side> = { fp32: { bare: [], index: [] }, quantized: { bare: [], index: [] } };
+  for (let r = 0; r < repeats; r++) {
+    for (const p of r % 2 ? [...PRECISIONS].reverse() : PRECISIONS) {
+      // Bare inference right before and right after the run it is compared with, so load that drifts
+      // during the run (the machine is shared) moves both sides of the ratio alike.
+      const before = await bareRate(bare[p], feeds);
+      const i = await indexRun(models[p], folder, batch, work);
+      const b = meanRate(before, await bareRate(bare[p], feeds));
+      out[p].bare.push(b);
+      out[p].index.push(i);
+      log(`${p} repeat ${r + 1}: bare ${b.imagesPerS.toFixed(2)} img/s, index ${i.steadyRate.toFixed(2)} img/s steady (${i.wholeRate.toFixed(2)} whole run)`);
+    }
+  }
+  return out;
+}
+
+interface Row {
+  bare_session_run_images_per_s: number;
+  index_images_per_s: number;
+  /** index ÷ bare, median of the per-repeat ratios. */
+  ratio: number;
+  target: number;
+  meets_target: boolean;
+  /** What the measured stage costs allow for `ratio` (see ratioCeiling). */
+  ratio_ceiling_from_stage_costs: number;
+  /** The same with thumbnail making and writing moved off the hot path. */
+  ratio_ceiling_without_thumbnails: number;
+  index_whole_run_images_per_s: number;
+  inference_share_of_index_wall: number;
+  inference_wall_ms_per_image: number;
+  inference_core_ms_per_image: number;
+  /** Whole-process CPU per image while indexing: inference plus every other stage, all threads. */
+  index_core_ms_per_image: number;
+}
+
+function summarise(side: Side, profile: StageProfile, cores: number): Row {
+  const ratio = median(side.index.map((x, i) => x.steadyRate / side.bare[i].imagesPerS));
+  const wall = median(side.bare.map((b) => b.wallMsPerImage));
+  const core = median(side.bare.map((b) => b.coreMsPerImage));
   return {
-    read_ms: await time((_, i) => fs.promises.readFile(files[i])),
-    sha256_ms: await time((b) => createHash('sha256').update(b).digest('hex')),
-    exif_ms: await time((b) => readPhotoMetadata(b)),
-    decode_for_model_ms: await time((b, i) => decodeImage(b, files[i], spec, false)),
-    decode_with_thumbnail_ms: await time(async (b, i) => (await decodeImage(b, files[i], spec, true)).thumbnail),
-    // The alternatives the indexer avoids: two clones of one input (each decodes the file again),
-    // and one full-size decode that both outputs are then resized from.
-    clone_model_and_thumbnail_ms: await time((b) => {
-      const img = sharp(b).rotate();
-      return Promise.all([
-        img.clone().resize(spec.size, spec.size, { fit: 'cover', kernel: 'cubic' }).removeAlpha().raw().toBuffer(),
-        img.clone().resize(256, 256, { fit: 'inside' }).webp({ quality: 75, effort: 0 }).toBuffer(),
-      ]);
-    }),
-    full_decode_then_resize_ms: await time(async (b) => {
-      const { data, info } = await sharp(b).rotate().raw().toBuffer({ resolveWithObject: true });
-      const raw = { raw: { width: info.width, height: info.height, channels: info.channels } };
-      return Promise.all([
-        sharp(data, raw).resize(spec.size, spec.size, { fit: 'cover', kernel: 'cubic' }).raw().toBuffer(),
-        sharp(data, raw).resize(256, 256, { fit: 'inside' }).webp({ quality: 75, effort: 0 }).toBuffer(),
-      ]);
-    }),
-    full_decode_ms: await time((b) => sharp(b).rotate().raw().toBuffer()),
+    bare_session_run_images_per_s: round(median(side.bare.map((b) => b.imagesPerS))),
+    index_images_per_s: round(median(side.index.map((x) => x.steadyRate))),
+    ratio: round(ratio, 3),
+    target: TARGET_RATIO,
+    meets_target: ratio >= TARGET_RATIO,
+    ratio_ceiling_from_stage_costs: round(ratioCeiling(core, profile, cores), 3),
+    ratio_ceiling_without_thumbnails: round(ratioCeiling(core, profile, cores, ['thumbnail', 'thumbnail_write']), 3),
+    index_whole_run_images_per_s: round(median(side.index.map((x) => x.wholeRate))),
+    inference_share_of_index_wall: round(median(side.index.map((x) => x.inferenceShare)), 3),
+    inference_wall_ms_per_image: round(wall, 2),
+    inference_core_ms_per_image: round(core, 2),
+    index_core_ms_per_image: round(median(side.index.map((x) => x.coreMsPerImage)), 2),
   };
+}
+
+/** One line per precision, like issue J's table: ratio (index vs bare), target, and the limit. */
+function tableRows(label: string, rows: Record<Precision, Row>): Record<string, string> {
+  return Object.fromEntries(
+    PRECISIONS.map((p) => {
+      const r = rows[p];
+      return [
+        `${label} ${p}`,
+        `${r.ratio.toFixed(2)} (${r.index_images_per_s} vs ${r.bare_session_run_images_per_s} img/s bare) ${r.meets_target ? 'meets' : 'below'} ≥ ${TARGET_RATIO}; stage-cost ceiling ${r.ratio_ceiling_from_stage_costs.toFixed(2)} (${r.ratio_ceiling_without_thumbnails.toFixed(2)} without thumbnails)`,
+      ];
+    }),
+  );
 }
 
 // ---------- re-sort
@@ -316,69 +386,101 @@ async function transformersJsRate(modelDir: string, files: string[], batch: numb
     await vision.dispose();
   }
 }
-
 // ---------- the suite
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const n = flag(args, 'n', 256);
   const batch = flag(args, 'batch', 16);
   const repeats = flag(args, 'repeats', 3);
-  const largeCount = flag(args, 'large', 32);
+  // Three batches or more, so the steady rate spans at least two commits.
+  const largeCount = flag(args, 'large', 48);
   // Peak amplitude of the per-pixel sensor grain on 12-MP photos (uniform ±grain levels); compressed size,
   // and so JPEG entropy-decoding cost, grows with it. 25.6 gives ~4.4 MB files, 8 gives phone-like ~3 MB.
   const largeGrain = flag(args, 'grain', 25.6);
   const resortCount = flag(args, 'resort', 100_000);
   const skipTransformers = args.includes('--skip-transformers');
+  const machine = machineInfo();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-bench-index-'));
   const log = (msg: string) => process.stderr.write(`[bench index] ${msg}\n`);
-  const result: Record<string, unknown> = { model: 'ViT-B/32 stand-in (random weights, real architecture), fp32, CPU', images: n, batch_size: batch, repeats };
+  const result: Record<string, unknown> = {
+    model: 'ViT-B/32 stand-in (random weights, real architecture): fp32 and q8 (dynamic int8, as --precision auto loads), CPU',
+    machine,
+    images: n,
+    batch_size: batch,
+    repeats,
+  };
+  const rows: Record<string, string> = {};
   const detail: Record<string, unknown> = {};
+  const models = {} as Record<Precision, ClipModel>;
+  const bare = {} as Record<Precision, BareVision>;
+  // Freed before transformers.js loads its own copy of the fp32 graph.
+  const release = async () => {
+    for (const p of PRECISIONS) {
+      await bare[p]?.close();
+      await models[p]?.close();
+      delete bare[p];
+      delete models[p];
+    }
+  };
   try {
     const modelDir = await vitB32StandInDir();
-    const model = await loadModel(modelDir, { device: 'cpu', precision: 'fp32', batchSize: batch });
-    await model.warmup();
+    models.fp32 = await loadModel(modelDir, { device: 'cpu', precision: 'fp32', batchSize: batch });
+    models.quantized = await loadModel(modelDir, { device: 'cpu', precision: 'auto', batchSize: batch });
+    if (models.quantized.info.precision !== 'quantized') throw new Error(`--precision auto picked ${models.quantized.info.precision}, not the quantized graphs`);
+    for (const p of PRECISIONS) {
+      await models[p].warmup();
+      bare[p] = await openBareVision(models[p]);
+    }
+    result.files = { fp32: models.fp32.info.files.vision, quantized: models.quantized.info.files.vision };
+    const info = models.fp32.info;
 
     log('writing images');
     const generated = await Promise.all(Array.from({ length: 24 }, (_, i) => photoJpeg(1024, 768, 1000 + i, 85)));
     const bases = [...devsetJpegs().map((f) => fs.readFileSync(f)), ...generated];
     const corpus = path.join(work, 'corpus');
     const files = writeCorpus(corpus, bases, Math.max(n, batch));
-    const rawTensors = await Promise.all(files.slice(0, 4 * batch).map((f) => preprocessImage(f, model.info.image)));
-    await rawEncoderRate(model, rawTensors.slice(0, batch), batch);
+    const readyTensors = await Promise.all(files.slice(0, 4 * batch).map((f) => preprocessImage(f, info.image)));
+    const feeds = readyBatches(readyTensors, batch, 4 * batch, info.image.size);
+    for (const p of PRECISIONS) await bareRate(bare[p], feeds.slice(0, 1));
 
     if (n > 0) {
-      const raw: number[] = [];
-      const e2e: IndexRun[] = [];
       const rssBefore = process.memoryUsage().rss;
       let rssMax = rssBefore;
       const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 100);
-      for (let r = 0; r < repeats; r++) {
-        raw.push(await rawEncoderRate(model, rawTensors, batch));
-        e2e.push(await indexRun(model, corpus, batch, work));
-        log(`repeat ${r + 1}: raw ${raw[r].toFixed(2)} img/s, index ${e2e[r].rate.toFixed(2)} img/s`);
-      }
+      const sides = await compare(models, bare, feeds, corpus, batch, repeats, work, log);
       clearInterval(sampler);
-      const ratios = e2e.map((x, i) => x.rate / raw[i]);
-      Object.assign(result, {
-        index_images_per_s: round(median(e2e.map((x) => x.rate))),
-        raw_encoder_images_per_s: round(median(raw)),
-        ratio: round(median(ratios), 3),
+      log('stage costs, web-size photos');
+      const profile = await stageProfile(files.slice(0, 32), info, work, batch);
+      const web = {
+        fp32: summarise(sides.fp32, profile, machine.cores),
+        quantized: summarise(sides.quantized, profile, machine.cores),
+      };
+      result.web_photos = {
+        ...web,
+        int8_over_fp32: {
+          bare: round(median(sides.quantized.bare.map((q, i) => q.imagesPerS / sides.fp32.bare[i].imagesPerS)), 2),
+          index: round(median(sides.quantized.index.map((q, i) => q.steadyRate / sides.fp32.index[i].steadyRate)), 2),
+        },
+        stage_core_ms_per_image: profile.core_ms,
+        main_thread_core_ms_per_image: profile.main_thread_core_ms,
+        pool_core_ms_per_image: profile.pool_core_ms,
+        thumbnail_from_file_core_ms_per_image: profile.thumbnail_from_file_core_ms,
         peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 0),
-      });
-      Object.assign(detail, {
-        ratios: ratios.map((x) => round(x, 3)),
-        index_runs_images_per_s: e2e.map((x) => round(x.rate)),
-        raw_runs_images_per_s: raw.map((x) => round(x)),
-        inference_share_of_wall: round(median(e2e.map((x) => x.inferenceShare)), 3),
+      };
+      Object.assign(rows, tableRows('index, web-size photos:', web));
+      detail.web_photos = {
+        ratios: Object.fromEntries(PRECISIONS.map((p) => [p, sides[p].index.map((x, i) => round(x.steadyRate / sides[p].bare[i].imagesPerS, 3))])),
+        index_runs_images_per_s: Object.fromEntries(PRECISIONS.map((p) => [p, sides[p].index.map((x) => round(x.steadyRate))])),
+        bare_runs_images_per_s: Object.fromEntries(PRECISIONS.map((p) => [p, sides[p].bare.map((x) => round(x.imagesPerS))])),
         rss_before_index_mb: round(rssBefore / 2 ** 20, 0),
         rss_sampled_max_mb_during_index: round(rssMax / 2 ** 20, 0),
-        per_image_ms: await stepCosts(model, files.slice(0, 32)),
-      });
+        stage_notes: profile.notes,
+      };
     }
 
     if (resortCount > 0) {
       log(`re-sort of ${resortCount} embeddings`);
-      const resort = await resortBench(model, resortCount, work, repeats);
+      const resort = await resortBench(models.fp32, resortCount, work, repeats);
       result.resort_100k_s = resort.resort_s;
       Object.assign(detail, { resort, resort_images: resortCount });
     }
@@ -388,15 +490,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const largeBases = await Promise.all(Array.from({ length: Math.min(10, largeCount) }, (_, i) => photoJpeg(4000, 3000, 5000 + i, 90, largeGrain)));
       const largeDir = path.join(work, 'large');
       const largeFiles = writeCorpus(largeDir, largeBases, largeCount);
-      const largeRaw: number[] = [];
-      const largeIndex: IndexRun[] = [];
-      for (let r = 0; r < repeats; r++) {
-        largeRaw.push(await rawEncoderRate(model, rawTensors, batch));
-        largeIndex.push(await indexRun(model, largeDir, batch, work));
-        log(`large repeat ${r + 1}: raw ${largeRaw[r].toFixed(2)} img/s, index ${largeIndex[r].rate.toFixed(2)} img/s`);
-      }
-      const largeSteps = await stepCosts(model, largeFiles.slice(0, 4));
-      await model.close();
+      const sides = await compare(models, bare, feeds, largeDir, batch, repeats, work, log);
+      log('stage costs, 12-MP photos');
+      const profile = await stageProfile(largeFiles.slice(0, 6), info, work, batch);
+      const large = {
+        fp32: summarise(sides.fp32, profile, machine.cores),
+        quantized: summarise(sides.quantized, profile, machine.cores),
+      };
+      await release();
       const tfRates: number[] = [];
       let tfOneByOne: number | null = null;
       if (!skipTransformers) {
@@ -408,28 +509,34 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         tfOneByOne = await transformersJsRate(modelDir, largeFiles.slice(0, 16), 1);
         log(`transformers.js one at a time ${tfOneByOne.toFixed(2)} img/s`);
       }
-      const largeRate = median(largeIndex.map((x) => x.rate));
       const tfRate = tfRates.length ? median(tfRates) : null;
       result.large_photos = {
         images: largeCount,
         megapixels: 12,
         grain: largeGrain,
         mean_file_mb: round(largeBases.reduce((s, b) => s + b.length, 0) / largeBases.length / 2 ** 20, 2),
-        index_images_per_s: round(largeRate),
-        raw_encoder_images_per_s: round(median(largeRaw)),
-        ratio_to_raw: round(median(largeIndex.map((x, i) => x.rate / largeRaw[i])), 3),
-        transformersjs_images_per_s: tfRate === null ? null : round(tfRate),
-        speedup_vs_transformersjs: tfRate === null ? null : round(largeRate / tfRate, 2),
+        ...large,
+        stage_core_ms_per_image: profile.core_ms,
+        main_thread_core_ms_per_image: profile.main_thread_core_ms,
+        pool_core_ms_per_image: profile.pool_core_ms,
+        thumbnail_from_file_core_ms_per_image: profile.thumbnail_from_file_core_ms,
+        transformersjs_fp32_images_per_s: tfRate === null ? null : round(tfRate),
+        fp32_speedup_vs_transformersjs: tfRate === null ? null : round(large.fp32.index_images_per_s / tfRate, 2),
         transformersjs_one_at_a_time_images_per_s: tfOneByOne === null ? null : round(tfOneByOne),
-        inference_share_of_wall: round(median(largeIndex.map((x) => x.inferenceShare)), 3),
-        per_image_ms: largeSteps,
       };
-    } else {
-      await model.close();
+      Object.assign(rows, tableRows('index, 12-MP photos:', large));
+      detail.large_photos = {
+        ratios: Object.fromEntries(PRECISIONS.map((p) => [p, sides[p].index.map((x, i) => round(x.steadyRate / sides[p].bare[i].imagesPerS, 3))])),
+        stage_notes: profile.notes,
+      };
     }
+    const warning = contentionWarning(machine);
+    if (warning) rows.warning = warning;
+    result.rows = rows;
     result.detail = detail;
     return result;
   } finally {
+    await release();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -100,7 +100,10 @@ export function colourModelDir(variant: ColourVariant = 'clip'): Promise<string>
   });
 }
 
-/** Random-weight model with the real ViT-B/32 architecture and file sizes (~600 MB; benchmarks only). */
+/**
+ * Random-weight model with the real ViT-B/32 architecture and file sizes: fp32 graphs and their
+ * dynamically quantized `_quantized` twins (~750 MB; benchmarks and TRIAGEM_TEST_STANDIN tests only).
+ */
 export function vitB32StandInDir(): Promise<string> {
   return ensureGenerated('vitb32-standin', { generator: 'vitb32-standin', version: VITB32_VERSION, seed: DEFAULT_VITB32_SEED }, (dir) => {
     writeVitB32StandIn(dir, { seed: DEFAULT_VITB32_SEED, tokenizerDir: requireTokenizer() });

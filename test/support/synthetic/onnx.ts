@@ -109,6 +109,10 @@ function buildSchema(): protobuf.Root {
 }
 
 const schema = buildSchema();
+/** The ONNX message types declared above, for readers elsewhere in test support (onnx-read.ts). */
+export function onnxMessageType(name: 'ModelProto' | 'GraphProto' | 'TensorProto'): protobuf.Type {
+  return schema.lookupType(name);
+}
 const ModelProto = schema.lookupType('ModelProto');
 const GraphProto = schema.lookupType('GraphProto');
 const TensorProto = schema.lookupType('TensorProto');
@@ -126,6 +130,16 @@ export type ElemType = 'float32' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool'
 const ELEM_CODE: Record<ElemType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 };
 const ELEM_BYTES: Record<ElemType, number> = { float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1 };
 const ELEM_BY_CODE = new Map<number, ElemType>(Object.entries(ELEM_CODE).map(([k, v]) => [v, k as ElemType]));
+
+/** The writer's element type for an ONNX TensorProto.DataType code, or undefined for types it cannot write. */
+export function elemTypeFromCode(code: number): ElemType | undefined {
+  return ELEM_BY_CODE.get(code);
+}
+
+/** The ONNX TensorProto.DataType code of an element type (e.g. for Cast's `to`). */
+export function elemTypeCode(elemType: ElemType): number {
+  return ELEM_CODE[elemType];
+}
 
 /** A fixed size or a symbolic dimension name such as "batch_size". */
 export type Dim = number | string;

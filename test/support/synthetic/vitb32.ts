@@ -5,19 +5,21 @@
 
 import { join } from 'node:path';
 import { statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { SYNTHETIC_MARKER_KEY } from './model-files.js';
+import { SYNTHETIC_MARKER_KEY, writeJson } from './model-files.js';
+import { quantizeModelFile, type DynamicQuantizeOptions } from './quantize-dynamic.js';
 import { writeXenovaClipFiles, XENOVA_CLIP_CONFIG_FILES } from './colour-model.js';
 import { GraphBuilder, attr, writeModelFile } from './onnx.js';
 import { Prng, deriveSeed } from './prng.js';
 import { clipTokenizerDir } from './paths.js';
 import type { GeneratedModel } from './colour-model.js';
 
-export const VITB32_VERSION = 2;
+// Bumped whenever the files change, so cached folders are regenerated. 3: positions gathered and EOS
+// pooled by index (as in the HF export), *_quantized.onnx beside fp32 (2: tokenizer files derived from the committed vocabulary).
+export const VITB32_VERSION = 3;
 export const DEFAULT_VITB32_SEED = 32;
 
 const INIT_STD = 0.02;
 const LN_EPS = 1e-5;
-const FLOAT = 1;
 const INT32 = 6;
 
 interface Weights {
@@ -117,8 +119,10 @@ export function vitB32TextGraph(seed: number): GraphBuilder {
   const positions = b.op('Range', [b.scalar('int64', 0), length, b.scalar('int64', 1)]);
 
   const tokens = b.op('Gather', [gaussian(w, 'text.embeddings.token_embedding.weight', [t.vocab, t.width]), ids], { axis: attr.int(0) });
+  // Positions are gathered, not sliced, as in the HF export (position_embedding(position_ids[:, :L])):
+  // a quantizer then sees two embedding Gathers, like in the real text_model_quantized.onnx.
   const posTable = gaussian(w, 'text.embeddings.position_embedding.weight', [t.context, t.width], 0.01);
-  const pos = b.op('Slice', [posTable, b.constant('int64', [0]), length1d, b.constant('int64', [0])]);
+  const pos = b.op('Gather', [posTable, positions], { axis: attr.int(0) });
   let x = b.op('Add', [tokens, pos]);
 
   // Causal mask [L, L]: −1e9 where the key position is after the query position.
@@ -131,10 +135,10 @@ export function vitB32TextGraph(seed: number): GraphBuilder {
   for (let i = 0; i < t.layers; i++) x = block(w, x, `text.encoder.layers.${i}`, t.width, t.heads, t.mlp, mask);
   x = layerNorm(w, x, 'text.final_layer_norm', t.width);
 
-  // Pool at argmax(input_ids): the first <|endoftext|> (HF CLIP with the legacy eos_token_id 2).
+  // Pool at argmax(input_ids): the first <|endoftext|> (HF CLIP with the legacy eos_token_id 2). An
+  // index, not a one-hot MatMul, so the only float MatMuls left are attention's, as in the HF export.
   const eos = b.op('ArgMax', [b.op('Cast', [ids], { to: attr.int(INT32) })], { axis: attr.int(1), keepdims: attr.int(1) });
-  const pick = b.op('Cast', [b.op('Equal', [positions, eos])], { to: attr.int(FLOAT) });
-  const pooled = b.op('Squeeze', [b.op('MatMul', [b.op('Unsqueeze', [pick, b.constant('int64', [1])]), x]), b.constant('int64', [1])]);
+  const pooled = b.op('GatherND', [x, eos], { batch_dims: attr.int(1) });
   b.op('MatMul', [pooled, gaussian(w, 'text_projection.weight', [t.width, t.projection])], {}, 'text_embeds');
   b.output('text_embeds', 'float32', ['batch_size', t.projection]);
   return b;
@@ -147,15 +151,35 @@ export interface VitB32Options {
 
 const MARKER = 'random-weight ViT-B/32 stand-in with the real architecture and sizes, not real CLIP weights: outputs are meaningless';
 
-/** Writes the Xenova CLIP layout with fp32 `onnx/vision_model.onnx` and `onnx/text_model.onnx`. */
+/** The q8 files transformers.js publishes, made from the fp32 graphs as its convert.py made them. */
+export const VITB32_QUANTIZED_FILES = ['onnx/vision_model_quantized.onnx', 'onnx/text_model_quantized.onnx'] as const;
+
+/**
+ * Writes the Xenova CLIP layout: fp32 `onnx/vision_model.onnx` and `onnx/text_model.onnx`, their
+ * dynamically quantized `_quantized` twins (so `--precision auto` picks them, as it picks the real
+ * files), and the `quantize_config.json` transformers.js's converter writes beside them.
+ */
 export function writeVitB32StandIn(dir: string, options: VitB32Options = {}): GeneratedModel {
   const seed = options.seed ?? DEFAULT_VITB32_SEED;
   mkdirSync(join(dir, 'onnx'), { recursive: true });
   const metadata = { triagem_synthetic: MARKER };
   writeModelFile(join(dir, 'onnx/vision_model.onnx'), vitB32VisionGraph(seed), { metadata });
   writeModelFile(join(dir, 'onnx/text_model.onnx'), vitB32TextGraph(seed), { metadata });
+  const perModel: Record<string, { op_types: string[]; weight_type: string }> = {};
+  for (const tower of ['vision_model', 'text_model']) {
+    const report = quantizeModelFile(join(dir, `onnx/${tower}.onnx`), join(dir, `onnx/${tower}_quantized.onnx`), TRANSFORMERS_JS_Q8);
+    perModel[tower] = { op_types: report.sourceOpTypes, weight_type: report.weightType === 'uint8' ? 'QuantType.QUInt8' : 'QuantType.QInt8' };
+  }
+  writeJson(join(dir, 'quantize_config.json'), {
+    per_channel: TRANSFORMERS_JS_Q8.perChannel,
+    reduce_range: TRANSFORMERS_JS_Q8.reduceRange,
+    per_model_config: perModel,
+  });
   writeXenovaClipFiles(dir, options.tokenizerDir ?? clipTokenizerDir(), MARKER);
   writeFileSync(join(dir, 'README.md'), `# Synthetic benchmark model — NOT real weights\n\nSee config.json \`${SYNTHETIC_MARKER_KEY}\`.\n`);
-  const rels = ['onnx/vision_model.onnx', 'onnx/text_model.onnx', ...XENOVA_CLIP_CONFIG_FILES, 'README.md'];
+  const rels = ['onnx/vision_model.onnx', 'onnx/text_model.onnx', ...VITB32_QUANTIZED_FILES, 'quantize_config.json', ...XENOVA_CLIP_CONFIG_FILES, 'README.md'];
   return { dir, files: Object.fromEntries(rels.map((rel) => [rel, statSync(join(dir, rel)).size])) };
 }
+
+// transformers.js scripts/convert.py DEFAULT_QUANTIZE_PARAMS when the CLIP files were converted (2023).
+const TRANSFORMERS_JS_Q8: Required<Pick<DynamicQuantizeOptions, 'perChannel' | 'reduceRange'>> = { perChannel: true, reduceRange: true };
