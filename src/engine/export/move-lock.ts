@@ -6,6 +6,7 @@ import lockfile from 'proper-lockfile';
 import { TriagemError, errorMessage } from '../errors.js';
 import { userDataDir } from '../paths.js';
 import { isInside } from './files.js';
+import { processAlive } from '../util/process.js';
 
 // Two moves out of one folder at once both copy every file before either deletes it: each file
 // ends up twice in the destinations. One lock per (real) source folder, in the user data folder
@@ -31,14 +32,6 @@ export interface MoveLock {
   release(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readOwner(file: string): Owner | undefined {
   try {
@@ -98,7 +91,7 @@ export async function lockMoveSources(realFolders: readonly string[], dataDir: s
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
         const owner = readOwner(s.owner);
-        if (!owner || owner.host !== os.hostname() || alive(owner.pid)) throw busy(folder, owner);
+        if (!owner || owner.host !== os.hostname() || processAlive(owner.pid)) throw busy(folder, owner);
         // Its process is gone (killed): wait for the lock to go stale, which proper-lockfile then
         // takes over safely, rather than removing it ourselves and racing another waiter.
         release = await lockfile
@@ -120,7 +113,7 @@ export async function lockMoveSources(realFolders: readonly string[], dataDir: s
       if (!owner || !folders.some((f) => isInside(f, owner.path) || isInside(owner.path, f))) continue;
       const s = slot(dir, owner.path);
       const locked = await lockfile.check(s.target, { realpath: false, lockfilePath: s.lock, stale: STALE_MS }).catch(() => false);
-      if (locked && (owner.host !== os.hostname() || alive(owner.pid))) throw busy(owner.path, owner);
+      if (locked && (owner.host !== os.hostname() || processAlive(owner.pid))) throw busy(owner.path, owner);
     }
   } catch (err) {
     await releaseAll();

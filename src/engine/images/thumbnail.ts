@@ -4,6 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import { TriagemError } from '../errors.js';
 import { readErrorReason } from './formats.js';
 import { describeDecodeError, openImage } from './open.js';
+import { processAlive } from '../util/process.js';
 
 /** Long side of a thumbnail in pixels. */
 export const THUMBNAIL_SIZE = 256;
@@ -44,14 +45,6 @@ const TEMP_NAME = /\.(\d+)\.[a-z0-9]*\.tmp$/;
 /** A temporary file this old is stale whatever its pid says (pids are reused). */
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes temporary thumbnail files left by a run that was killed mid-write (`writeThumbnail`

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TriagemError, errorMessage } from '../errors.js';
 import { connect, sqliteCode, type Connection } from './sqlite.js';
+import { processAlive } from '../util/process.js';
 
 export interface WriterInfo {
   pid: number;
@@ -57,14 +58,6 @@ function localTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function readWriterInfo(libraryFile: string): WriterInfo | undefined {
   try {
@@ -80,7 +73,7 @@ function busyMessage(libraryFile: string, waitedMs: number): string {
   const info = readWriterInfo(libraryFile);
   const waited = waitedMs > 0 ? ` (waited ${Math.round(waitedMs / 100) / 10} s)` : '';
   // The record of a writer that died is left behind; the live holder may not have replaced it yet.
-  if (!info || (info.host === os.hostname() && !alive(info.pid))) {
+  if (!info || (info.host === os.hostname() && !processAlive(info.pid))) {
     return `library is being written by another process${waited}; try again when it has finished`;
   }
   const where = info.host === os.hostname() ? '' : ` on ${info.host}`;
