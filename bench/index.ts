@@ -262,11 +262,6 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
       sorts.push((performance.now() - t0) / 1000);
       if (result.results.length !== count) throw new Error(`sorted ${result.results.length} files, expected ${count}`);
     }
-    // The alternative this library avoids: reading the same vectors through vec0's own cursor.
-    const scanStart = performance.now();
-    const scanned = library.db.prepare(`SELECT rowid, embedding FROM ${library.embeddingTable(key)}`).raw().all().length;
-    const vec0ScanSeconds = (performance.now() - scanStart) / 1000;
-    if (scanned !== count) throw new Error(`vec0 scan returned ${scanned} rows`);
     const listStart = performance.now();
     library.listFiles({ present: true });
     const listSeconds = (performance.now() - listStart) / 1000;
@@ -276,7 +271,6 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
     return {
       resort_s: round(median(sorts), 3),
       load_embeddings_s: round(median(loads), 3),
-      load_embeddings_via_vec0_cursor_s: round(vec0ScanSeconds, 3),
       list_files_s: round(listSeconds, 3),
       encode_10_label_texts_s: round(textSeconds, 3),
     };

@@ -29,10 +29,11 @@ import { Library, type FileRecord } from './library/library.js';
 import { ModelManager } from './models/manager.js';
 import { loadModel } from './models/model.js';
 import type { ClipModel, DeviceRequest, Precision } from './models/types.js';
-import { findDuplicates } from './search/duplicates.js';
+import { NearDuplicates } from './duplicates/duplicates.js';
 import { SearchSession, type SearchOptions, type SearchResponse } from './search/search.js';
 import { UNSURE_LABEL } from './sort/labels.js';
 import { sortLibrary, type SortResult, type SortedFile } from './sort/sort.js';
+import { persistVectorIndex } from './vectors/code-store.js';
 
 export interface EngineServiceOptions {
   libraryPath: string;
@@ -101,6 +102,8 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
   const models = new Map<string, Promise<ClipModel>>();
   const runs = new Map<number, SortResult>();
   const sessions = new Map<string, Promise<SearchSession>>();
+  /** Near pairs found so far per model: after indexing, only the new images are compared. */
+  const duplicateFinders = new Map<string, NearDuplicates>();
   let library: Library | undefined;
   let libraryPath = path.resolve(options.libraryPath);
   let current: { id: string; precision?: Precision } | undefined;
@@ -293,6 +296,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         current = undefined;
         runs.clear();
         sessions.clear();
+        duplicateFinders.clear();
       }
       const l = lib();
       const counts = l.counts();
@@ -321,6 +325,8 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
             thumbnails: input.thumbnails,
             onProgress: progressRelay(jobId),
           });
+          // Store the search codes and duplicate signatures now: searching only reads them.
+          if (!summary.cancelled) persistVectorIndex(lib(), key);
           current = { id, precision: precision ?? (model.info.precision as Precision) };
           return {
             jobId,
@@ -433,8 +439,13 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
 
     async 'duplicates.find'(input) {
-      const session = await searchSession(input);
-      const report = findDuplicates(lib(), session.index, { threshold: input.threshold });
+      const { key } = await openModel(input);
+      let finder = duplicateFinders.get(key);
+      if (!finder || finder.threshold !== input.threshold) {
+        finder = new NearDuplicates(lib(), key, input.threshold);
+        duplicateFinders.set(key, finder);
+      }
+      const report = finder.find();
       return {
         groups: report.groups.map((g) => ({ kind: g.kind, similarity: g.similarity, files: g.files.map(toHit) })),
       };
@@ -501,6 +512,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         await model?.close();
       }
       sessions.clear();
+      duplicateFinders.clear();
       models.clear();
       library?.close();
       library = undefined;

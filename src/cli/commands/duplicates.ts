@@ -1,8 +1,7 @@
 import { TriagemError, UsageError } from '../../engine/errors.js';
 import type { FileRecord } from '../../engine/library/library.js';
 import type { ClipModel } from '../../engine/models/types.js';
-import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates } from '../../engine/search/duplicates.js';
-import { VectorIndex } from '../../engine/search/vector-index.js';
+import { DEFAULT_DUPLICATE_THRESHOLD, findDuplicates } from '../../engine/duplicates/duplicates.js';
 import { COMMON_OPTIONS, numberOption, parse, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
 import { openExistingLibrary } from '../library-options.js';
@@ -52,8 +51,7 @@ export const duplicatesCommand: Command = {
       if (library.modelId(key) === undefined) {
         throw new TriagemError(`this library has no images indexed with ${key}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
       }
-      const index = VectorIndex.open(library, key);
-      const report = findDuplicates(library, index, { threshold, exact: !values['no-exact'] });
+      const report = findDuplicates(library, key, { threshold, exact: !values['no-exact'] });
       if (values.json) {
         io.out(
           JSON.stringify({

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError, UsageError } from '../../engine/errors.js';
-import { syncCodes } from '../../engine/search/code-store.js';
 import { indexFolders, type IndexProgress, type IndexSummary } from '../../engine/indexer/indexer.js';
 import { Library } from '../../engine/library/library.js';
+import { persistVectorIndex } from '../../engine/vectors/code-store.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
 import { COMMON_OPTIONS, intOption, parse, type CliIo, type Command } from '../command.js';
 import { MODEL_OPTIONS, openModelForCli, parseDevice, parsePrecision } from '../model-options.js';
@@ -129,9 +129,9 @@ export const indexCommand: Command = {
           onProgress: (p) => reporter.update(p),
         });
         reporter.finish();
-        // Bring the search codes up to date now, so the first search after a big index answers at once.
+        // Store the search codes and duplicate signatures now: searching only reads them.
         const key = library.modelKey(model.info);
-        if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
+        if (!summary.cancelled && library.modelId(key) !== undefined) persistVectorIndex(library, key);
         if (values.json) {
           io.out(
             JSON.stringify({

@@ -94,8 +94,8 @@ export async function withSession<T>(values: QueryValues, io: CliIo, fn: (sessio
     model = await openModelForCli({ model: values.model, modelsDir: values['models-dir'], device: values.device, precision: values.precision, io, verbose: values.verbose });
     const session = await SearchSession.open(library, model);
     const sync = session.sync;
-    if (values.verbose && sync && (sync.added || sync.removed || sync.refit)) {
-      io.err(`search codes: +${sync.added} −${sync.removed}${sync.refit ? ' (re-fitted)' : ''}, ${sync.total} images, ${Math.round(sync.ms)} ms`);
+    if (values.verbose && (sync.added || sync.removed || sync.rebuilt)) {
+      io.err(`search codes made in memory (not yet stored by indexing): +${sync.added} −${sync.removed}${sync.rebuilt ? ' (re-fitted)' : ''}, ${sync.total} images, ${Math.round(sync.ms)} ms`);
     }
     return await fn(session);
   } finally {

@@ -5,7 +5,10 @@ import * as sqliteVec from 'sqlite-vec';
 import { TriagemError, errorMessage } from '../errors.js';
 import { migrate } from './migrations.js';
 import { underFolders } from './sql.js';
-import { chunkRowids, hasChunkLayout, readChunkVectors, type VectorRows } from './vec-chunks.js';
+import { decodeFixed16 } from '../vectors/fixed16.js';
+import type { VectorRows } from '../vectors/types.js';
+import { EmbeddingRows } from './embeddings.js';
+import { VectorBlocks } from './vector-blocks.js';
 
 export interface FileRecord {
   id: number;
@@ -88,24 +91,15 @@ function byPath(a: FileRecord, b: FileRecord): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-function vectorBlob(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function blobToVector(b: Buffer, dim: number): Float32Array {
-  if (b.length !== dim * 4) throw new Error(`stored embedding has ${b.length / 4} values, expected ${dim}`);
-  const out = new Float32Array(dim);
-  new Uint8Array(out.buffer).set(b);
-  return out;
-}
-
 /**
  * One library file: which images exist where, their metadata, and their embeddings per model.
  * Embeddings are keyed by content (sha256), so a renamed, moved or duplicated file shares one row.
  */
 export class Library {
   readonly thumbnailsDir: string;
-  private readonly tables = new Map<string, { table: string; dim: number; fast: boolean }>();
+  private readonly models = new Map<string, { id: number; dim: number }>();
+  private embeddingRows: EmbeddingRows | undefined;
+  private blocks: VectorBlocks | undefined;
 
   private constructor(
     readonly file: string,
@@ -145,6 +139,9 @@ export class Library {
     return `${info.id}:${info.precision}`;
   }
 
+  // ---- embeddings (one 16-bit copy per content and model: library/embeddings.ts) and the search
+  // codes and signatures derived from them (library/vector-blocks.ts)
+
   ensureModel(key: string, dim: number): number {
     if (!Number.isInteger(dim) || dim <= 0) throw new TriagemError(`invalid embedding size ${dim} for model ${key}`, 'bad-model');
     return this.db.transaction(() => {
@@ -152,11 +149,7 @@ export class Library {
       if (existing && existing.dim !== dim) {
         throw new TriagemError(`model ${key} was indexed with ${existing.dim}-dimensional embeddings but now produces ${dim}`, 'model-dim-mismatch', this.file);
       }
-      const id = existing
-        ? existing.id
-        : Number(this.db.prepare('INSERT INTO models(key, dim, created_at) VALUES (?, ?, ?)').run(key, dim, Date.now()).lastInsertRowid);
-      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS emb_${id} USING vec0(embedding float[${dim}])`);
-      return id;
+      return existing ? existing.id : Number(this.db.prepare('INSERT INTO models(key, dim, created_at) VALUES (?, ?, ?)').run(key, dim, Date.now()).lastInsertRowid);
     })();
   }
 
@@ -165,25 +158,29 @@ export class Library {
     return row?.id;
   }
 
-  /** Every model that has an embedding table in this library. */
+  /** Every model that has embeddings (or once had) in this library. */
   listModels(): { id: number; key: string; dim: number; count: number }[] {
     const rows = this.db.prepare('SELECT id, key, dim FROM models ORDER BY id').all() as { id: number; key: string; dim: number }[];
-    return rows.map((r) => ({ ...r, count: this.embeddingCount(r.key) }));
+    return rows.map((r) => ({ ...r, count: this.rows.size(r.id) }));
   }
 
-  embeddingTable(key: string): string {
-    return this.table(key).table;
-  }
-
-  private table(key: string): { table: string; dim: number; fast: boolean } {
-    const cached = this.tables.get(key);
+  /** The model's row id and embedding width; throws for a model this library has never seen. */
+  embeddingModel(key: string): { id: number; dim: number } {
+    const cached = this.models.get(key);
     if (cached) return cached;
     const row = this.db.prepare('SELECT id, dim FROM models WHERE key = ?').get(key) as { id: number; dim: number } | undefined;
     if (!row) throw new TriagemError(`no embeddings for model ${key} in this library; run \`triagem index\` with that model first`, 'unknown-model', this.file);
-    const table = `emb_${row.id}`;
-    const info = { table, dim: row.dim, fast: hasChunkLayout(this.db, table) };
-    this.tables.set(key, info);
-    return info;
+    this.models.set(key, row);
+    return row;
+  }
+
+  /** Persisted search codes and near-duplicate signatures (written by indexing, read by search). */
+  get vectorBlocks(): VectorBlocks {
+    return (this.blocks ??= new VectorBlocks(this.db));
+  }
+
+  private get rows(): EmbeddingRows {
+    return (this.embeddingRows ??= new EmbeddingRows(this.db));
   }
 
   listFiles(filter: FileFilter = {}): FileRecord[] {
@@ -230,84 +227,78 @@ export class Library {
   /** Contents that some present file holds but that have no embedding from this model yet. */
   contentIdsWithoutEmbedding(key: string): number[] {
     const embedded = this.embeddedContentIds(key);
-    const ids = this.db.prepare('SELECT DISTINCT content_id FROM files WHERE present = 1 ORDER BY content_id').pluck().all() as number[];
-    return ids.filter((id) => !embedded.has(id));
+    return [...this.presentContentIds()].filter((id) => !embedded.has(id));
+  }
+
+  /** Contents that some present file holds, in id order. */
+  presentContentIds(): Set<number> {
+    return new Set(this.db.prepare('SELECT DISTINCT content_id FROM files WHERE present = 1 ORDER BY content_id').pluck().all() as number[]);
   }
 
   embeddedContentIds(key: string): Set<number> {
-    const t = this.table(key);
-    if (t.fast) return new Set(chunkRowids(this.db, t.table));
-    return new Set(this.db.prepare(`SELECT rowid FROM ${t.table}`).pluck().all() as number[]);
+    return new Set(this.rows.ids(this.embeddingModel(key).id));
   }
 
+  /** Stores (or replaces) embeddings, all or none; each must have the model's width. */
   putEmbeddings(key: string, rows: { contentId: number; vector: Float32Array }[]): void {
-    const t = this.table(key);
-    const del = this.db.prepare(`DELETE FROM ${t.table} WHERE rowid = ?`);
-    // vec0 rejects rowids bound as REAL, and better-sqlite3 binds plain numbers as REAL: use BigInt.
-    const ins = this.db.prepare(`INSERT INTO ${t.table}(rowid, embedding) VALUES (?, ?)`);
-    this.db.transaction(() => {
-      for (const { contentId, vector } of rows) {
-        if (vector.length !== t.dim) throw new TriagemError(`embedding has ${vector.length} values, model ${key} stores ${t.dim}`, 'model-dim-mismatch', this.file);
-        const rowid = BigInt(contentId);
-        del.run(rowid);
-        ins.run(rowid, vectorBlob(vector));
-      }
-    })();
+    const { id, dim } = this.embeddingModel(key);
+    for (const { vector } of rows) {
+      if (vector.length !== dim) throw new TriagemError(`embedding has ${vector.length} values, model ${key} stores ${dim}`, 'model-dim-mismatch', this.file);
+    }
+    this.db.transaction(() => this.rows.write(id, rows))();
   }
 
+  /** Forgets embeddings (their search codes and signatures go at the next persist). Returns how many existed. */
+  deleteEmbeddings(key: string, contentIds: Iterable<number>): number {
+    const { id } = this.embeddingModel(key);
+    return this.db.transaction(() => this.rows.remove(id, contentIds))();
+  }
+
+  /** The stored embedding, decoded to floats (within 1.5e-5 of what was put), or undefined. */
   getEmbedding(key: string, contentId: number): Float32Array | undefined {
-    const t = this.table(key);
-    const blob = this.db.prepare(`SELECT embedding FROM ${t.table} WHERE rowid = ?`).pluck().get(BigInt(contentId)) as Buffer | undefined;
-    return blob && blobToVector(blob, t.dim);
+    const { id, dim } = this.embeddingModel(key);
+    const v = this.rows.fixed(id, contentId, dim);
+    return v && decodeFixed16(v);
+  }
+
+  /** Point reads of stored 16-bit embeddings, for exact re-scoring (see vectors/fixed16.ts). */
+  fixedEmbeddingReader(key: string): (contentId: number) => Int16Array | undefined {
+    const { id, dim } = this.embeddingModel(key);
+    const rows = this.rows;
+    return (contentId) => rows.fixed(id, contentId, dim);
   }
 
   /**
-   * All embeddings of a model, or those of `contentIds` (in that order; ids without an embedding are
-   * left out). Order of the full load is storage order — use `contentIds` to map rows back.
+   * All embeddings of a model (in content id order), or those of `contentIds` (in that order; ids
+   * without an embedding are left out), decoded to floats.
    */
   loadEmbeddings(key: string, contentIds?: readonly number[]): EmbeddingMatrix {
-    const t = this.table(key);
-    let want: Map<number, number> | undefined;
+    const { id, dim } = this.embeddingModel(key);
     if (contentIds) {
-      want = new Map();
-      for (const id of contentIds) if (!want.has(id)) want.set(id, want.size);
+      const rows = this.rows.lookup(id, dim, [...new Set(contentIds)]);
+      return { contentIds: rows.ids, dim, data: rows.data };
     }
-    let rows: VectorRows | undefined;
-    // A few point lookups beat streaming every chunk; past ~1/32 of the table the stream wins.
-    const pointLookups = want !== undefined && want.size * 32 < this.embeddingCount(key);
-    if (t.fast && !pointLookups) rows = readChunkVectors(this.db, t.table, t.dim, want);
-    rows ??= want ? this.lookupVectors(t.table, t.dim, [...want.keys()]) : this.scanVectors(t.table, t.dim);
-    return { contentIds: rows.ids, dim: t.dim, data: rows.data };
+    const parts = [...this.rows.stream(id, dim)];
+    const n = parts.reduce((s, p) => s + p.ids.length, 0);
+    const ids = new Int32Array(n);
+    const data = new Float32Array(n * dim);
+    let at = 0;
+    for (const p of parts) {
+      ids.set(p.ids, at);
+      data.set(p.data, at * dim);
+      at += p.ids.length;
+    }
+    return { contentIds: ids, dim, data };
+  }
+
+  /** Embeddings in batches (all, or those of `wanted`), for passes that must not hold them all at once. */
+  streamEmbeddings(key: string, wanted?: ReadonlySet<number>): Generator<VectorRows> {
+    const { id, dim } = this.embeddingModel(key);
+    return this.rows.stream(id, dim, wanted);
   }
 
   embeddingCount(key: string): number {
-    const t = this.table(key);
-    const sql = t.fast ? `SELECT count(*) FROM "${t.table}_rowids"` : `SELECT count(*) FROM ${t.table}`;
-    return this.db.prepare(sql).pluck().get() as number;
-  }
-
-  private lookupVectors(table: string, dim: number, ids: number[]): VectorRows {
-    const stmt = this.db.prepare(`SELECT embedding FROM ${table} WHERE rowid = ?`).pluck();
-    const outIds: number[] = [];
-    const data = new Float32Array(ids.length * dim);
-    for (const id of ids) {
-      const blob = stmt.get(BigInt(id)) as Buffer | undefined;
-      if (!blob) continue;
-      data.set(blobToVector(blob, dim), outIds.length * dim);
-      outIds.push(id);
-    }
-    return { ids: Int32Array.from(outIds), data: data.slice(0, outIds.length * dim) };
-  }
-
-  private scanVectors(table: string, dim: number): VectorRows {
-    const rows = this.db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().all() as [number, Buffer][];
-    const ids = new Int32Array(rows.length);
-    const data = new Float32Array(rows.length * dim);
-    rows.forEach(([id, blob], i) => {
-      ids[i] = id;
-      data.set(blobToVector(blob, dim), i * dim);
-    });
-    return { ids, data };
+    return this.rows.size(this.embeddingModel(key).id);
   }
 
   thumbnailPath(sha256: string): string {

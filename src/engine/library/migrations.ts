@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { TriagemError } from '../errors.js';
+import { hasChunkLayout, readVecChunks } from './vec-chunks.js';
 
 /**
  * Each entry moves the schema from version `index` to `index + 1`. Entries are append-only: a shipped
@@ -67,6 +68,81 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         PRIMARY KEY (content_id, tag)
       );
     `);
+  },
+  // v2: each embedding stored once, as 16-bit fixed point in `embeddings` (see embeddings.ts), instead
+  // of sqlite-vec float32 tables plus a 16-bit re-scoring copy; search codes and near-duplicate
+  // signatures in `vector_state` / `vector_blocks` (see vector-blocks.ts) instead of per-model tables
+  // created outside migrations. Existing float32 embeddings are converted; existing search codes
+  // (format 1) are carried over; the old tables are dropped.
+  (db) => {
+    db.exec(`
+      CREATE TABLE embeddings (
+        model_id INTEGER NOT NULL REFERENCES models(id),
+        content_id INTEGER NOT NULL,
+        vec BLOB NOT NULL,
+        PRIMARY KEY (model_id, content_id)
+      );
+      CREATE TABLE vector_state (
+        model_id INTEGER PRIMARY KEY REFERENCES models(id),
+        codes_version INTEGER NOT NULL,
+        signatures_version INTEGER NOT NULL,
+        fitted_on INTEGER NOT NULL,
+        params BLOB,
+        generation INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE vector_blocks (
+        model_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        ids BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (model_id, kind, block)
+      );
+    `);
+    const exists = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name) !== undefined;
+    // The fixed-point format of v2, spelled out here so later changes elsewhere cannot alter this step.
+    const fixed16 = (v: Float32Array, offset: number, dim: number): Buffer => {
+      const out = new Int16Array(dim);
+      for (let j = 0; j < dim; j++) {
+        const c = Math.max(-1, Math.min(1, v[offset + j]));
+        out[j] = c * 32767 + (c >= 0 ? 0.5 : -0.5);
+      }
+      return Buffer.from(out.buffer);
+    };
+    const put = db.prepare('INSERT OR REPLACE INTO embeddings(model_id, content_id, vec) VALUES (?, ?, ?)');
+    const models = db.prepare('SELECT id, dim FROM models').all() as { id: number; dim: number }[];
+    for (const { id, dim } of models) {
+      const table = `emb_${id}`;
+      if (exists(table)) {
+        if (hasChunkLayout(db, table)) {
+          for (const rows of readVecChunks(db, table, dim)) rows.ids.forEach((contentId, r) => put.run(id, contentId, fixed16(rows.data, r * dim, dim)));
+        } else {
+          for (const [contentId, blob] of db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().iterate() as IterableIterator<[number, Buffer]>) {
+            const v = new Float32Array(Uint8Array.from(blob).buffer);
+            if (v.length === dim) put.run(id, contentId, fixed16(v, 0, dim));
+          }
+        }
+        db.exec(`DROP TABLE ${table}`);
+      }
+      const blocks = `search_blocks_${id}`;
+      if (exists(blocks) && exists('search_quantizers')) {
+        const q = db.prepare('SELECT version, fitted_on, params FROM search_quantizers WHERE model_id = ?').get(id) as
+          | { version: number; fitted_on: number; params: Buffer | null }
+          | undefined;
+        if (q?.version === 1 && q.params) {
+          db.prepare('INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, generation, updated_at) VALUES (?, 1, 0, ?, ?, 1, ?)').run(
+            id,
+            q.fitted_on,
+            q.params,
+            Date.now(),
+          );
+          db.prepare(`INSERT INTO vector_blocks(model_id, kind, block, ids, data) SELECT ?, 'codes', block, ids, codes FROM ${blocks}`).run(id);
+        }
+      }
+      for (const old of [blocks, `search_vectors_${id}`]) if (exists(old)) db.exec(`DROP TABLE ${old}`);
+    }
+    if (exists('search_quantizers')) db.exec('DROP TABLE search_quantizers');
   },
 ];
 

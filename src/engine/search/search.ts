@@ -13,8 +13,8 @@ import { backgroundStats, relevanceCutoff, type Cutoff } from './cutoff.js';
 import { filesForContents } from './files.js';
 import { allowedContents, hasFilters, type SearchFilters } from './filters.js';
 import { combineTerms, parseQuery, type QueryTerm } from './query.js';
-import type { SyncReport } from './code-store.js';
-import { VectorIndex, type KnnResult, type Neighbour } from './vector-index.js';
+import { openVectorIndex } from '../vectors/code-store.js';
+import type { Neighbour, SearchResult, SyncReport, VectorIndex } from '../vectors/types.js';
 
 export type { SearchFilters } from './filters.js';
 
@@ -51,7 +51,8 @@ export interface SearchResponse {
   belowCutoff: number;
   /** Contents the search covered (the library, or what the filters left). */
   considered: number;
-  mode: KnnResult['mode'];
+  /** Which path of the index answered (e.g. 'two-stage', 'exact-subset'). */
+  mode: SearchResult['mode'];
   encodeMs: number;
   searchMs: number;
   tookMs: number;
@@ -68,21 +69,27 @@ export interface SimilarResponse extends SearchResponse {
 }
 
 export interface OpenSessionOptions {
-  /** Run the model's warm-up while the codes load (default true). */
+  /** Warm the text encoder up while the codes load (default true). */
   warmup?: boolean;
   /** Which stored embeddings to search (default: the model's own, `library.modelKey(model.info)`). */
   modelKey?: string;
 }
 
 const DEFAULT_LIMIT = 20;
+/** Contents whose exact scores stand for "what this query scores on a typical image". */
+const BACKGROUND_SAMPLE = 1024;
 
-/** A library and a model opened for searching: codes synced and loaded, model warm. */
+/** A library and a model opened for searching: codes loaded (never written), model warm. */
 export class SearchSession {
+  private background: Float32Array | undefined;
+
   private constructor(
     readonly library: Library,
     readonly model: ClipModel,
     readonly index: VectorIndex,
     readonly modelKey: string,
+    /** What opening had to encode in memory because indexing had not stored it yet. */
+    readonly sync: SyncReport,
   ) {}
 
   static async open(library: Library, model: ClipModel, opts: OpenSessionOptions = {}): Promise<SearchSession> {
@@ -90,21 +97,18 @@ export class SearchSession {
     if (library.modelId(key) === undefined) {
       throw new TriagemError(`this library has no images indexed with ${key}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
     }
-    // The warm-up runs on ONNX Runtime's threads; loading codes runs here meanwhile.
-    const warm = opts.warmup === false ? undefined : model.warmup();
-    let index: VectorIndex;
+    // The warm-up runs on ONNX Runtime's threads; loading codes runs here meanwhile. Only the text
+    // tower: a first text query must not wait for an image-encoder run it does not use.
+    const warm = opts.warmup === false ? undefined : model.encodeTexts(['warm-up']);
+    let opened: ReturnType<typeof openVectorIndex>;
     try {
-      index = VectorIndex.open(library, key);
+      opened = openVectorIndex(library, key);
     } catch (err) {
       await warm?.catch(() => undefined);
       throw err;
     }
     await warm;
-    return new SearchSession(library, model, index, key);
-  }
-
-  get sync(): SyncReport | undefined {
-    return this.index.sync;
+    return new SearchSession(library, model, opened.index, key, opened.sync);
   }
 
   async searchText(query: string, opts: SearchOptions = {}): Promise<TextSearchResponse> {
@@ -134,7 +138,7 @@ export class SearchSession {
     const exclude = new Set<number>();
     let from: SimilarResponse['source'] = 'file';
     if (indexed && this.index.has(indexed.contentId)) {
-      vector = this.library.getEmbedding(this.modelKey, indexed.contentId) ?? this.index.vector(indexed.contentId);
+      vector = this.library.getEmbedding(this.modelKey, indexed.contentId);
       if (vector) {
         exclude.add(indexed.contentId);
         from = 'library';
@@ -166,10 +170,10 @@ export class SearchSession {
     // Contents whose files are all gone (present = 0) come back from the index without files; ask for
     // more until `limit` results with files are found or the index is exhausted.
     let fetch = limit + 8;
-    let knn: KnnResult;
+    let knn: SearchResult;
     let hits: SearchHit[];
     for (;;) {
-      knn = this.index.knn(vector, { k: fetch, allowed, exclude, exact: opts.exact });
+      knn = this.index.search(vector, { k: fetch, filter: allowed, exclude, exact: opts.exact });
       hits = this.withFiles(knn.hits, opts.filters);
       if (hits.length >= limit || knn.hits.length < fetch || fetch >= this.index.size) break;
       fetch *= 4;
@@ -178,7 +182,7 @@ export class SearchSession {
     let cutoff: Cutoff | null = null;
     let kept = hits.slice(0, limit);
     if (opts.cutoff !== false) {
-      const background = backgroundStats(this.index.backgroundScores(vector));
+      const background = backgroundStats(this.backgroundScores(vector));
       cutoff = relevanceCutoff(knn.head, background, { minScore: opts.minScore, population: considered });
       const threshold = cutoff.threshold;
       kept = kept.filter((h) => h.score >= threshold);
@@ -203,14 +207,41 @@ export class SearchSession {
   private withFiles(neighbours: Neighbour[], filters: SearchFilters | undefined): SearchHit[] {
     const files = filesForContents(
       this.library,
-      neighbours.map((n) => n.contentId),
+      neighbours.map((n) => n.id),
       filters,
     );
     const out: SearchHit[] = [];
     for (const n of neighbours) {
-      const list = files.get(n.contentId);
+      const list = files.get(n.id);
       if (!list?.length) continue;
-      out.push({ contentId: n.contentId, sha256: list[0].sha256, score: n.score, path: list[0].path, paths: list.map((f) => f.path), files: list });
+      out.push({ contentId: n.id, sha256: list[0].sha256, score: n.score, path: list[0].path, paths: list.map((f) => f.path), files: list });
+    }
+    return out;
+  }
+
+  /**
+   * Exact scores of `query` against a fixed sample of the library: the background the relevance
+   * cut-off compares a result to.
+   */
+  private backgroundScores(query: Float32Array): Float32Array {
+    if (!this.background) {
+      const ids = this.index.ids();
+      const take = Math.min(ids.length, BACKGROUND_SAMPLE);
+      // A fixed stride through the index is as good as random here (its order is indexing order, not
+      // similarity) and keeps the sample stable between queries.
+      const step = ids.length / Math.max(1, take);
+      const sample = Array.from({ length: take }, (_, i) => ids[Math.floor(i * step)]);
+      this.background = this.library.loadEmbeddings(this.modelKey, sample).data;
+    }
+    const rows = this.background;
+    const dim = query.length;
+    const count = rows.length / dim;
+    const out = new Float32Array(count);
+    for (let r = 0; r < count; r++) {
+      let s = 0;
+      const o = r * dim;
+      for (let j = 0; j < dim; j++) s += query[j] * rows[o + j];
+      out[r] = s;
     }
     return out;
   }
