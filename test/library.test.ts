@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TriagemError } from '../src/engine/errors.js';
 import { Library } from '../src/engine/library/library.js';
-import { SCHEMA_VERSION } from '../src/engine/library/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/engine/library/migrations.js';
+import { openVectorIndex } from '../src/engine/vectors/code-store.js';
+import { encodeRow, fitQuantizer, planeBytes, serializeParams } from '../src/engine/vectors/quantizer.js';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-library-'));
@@ -69,12 +73,12 @@ describe('Library', () => {
       'id', 'path', 'folder', 'name', 'ext', 'size', 'mtime_ms', 'content_id', 'taken_at', 'gps_lat', 'gps_lon', 'camera', 'indexed_at', 'present',
     ]);
     expect(cols('failures')).toEqual(['path', 'error', 'size', 'mtime_ms', 'at']);
-    expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at']);
+    expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at', 'embeddings_changed']);
     expect(cols('sort_runs')).toEqual(['id', 'model_key', 'labels', 'threshold', 'created_at']);
     expect(cols('sort_results')).toEqual(['run_id', 'content_id', 'label', 'score']);
     expect(cols('tags')).toEqual(['content_id', 'tag']);
     expect(cols('embeddings')).toEqual(['model_id', 'content_id', 'vec']);
-    expect(cols('vector_state')).toEqual(['model_id', 'codes_version', 'signatures_version', 'fitted_on', 'params', 'generation', 'updated_at']);
+    expect(cols('vector_state')).toEqual(['model_id', 'codes_version', 'signatures_version', 'fitted_on', 'params', 'synced_change', 'generation', 'updated_at']);
     expect(cols('vector_blocks')).toEqual(['model_id', 'kind', 'block', 'ids', 'data']);
     const indexes = (lib.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
     expect(indexes).toMatch(/files\(content_id\)/);
@@ -176,6 +180,70 @@ describe('Library', () => {
     expect(Array.from(got.contentIds)).toEqual([7777, 3, 1024]);
     got.contentIds.forEach((id, row) => expectStored(got.data.subarray(row * dim, (row + 1) * dim), truth.get(id)!));
     expect(lib.loadEmbeddings(key, []).contentIds.length).toBe(0);
+  });
+
+  it('migrates a v1 library: float32 vec0 embeddings to 16-bit rows, search codes split into planes, old tables dropped', () => {
+    const file = path.join(dir, 'v1.sqlite');
+    const dim = 8;
+    const n = 1500; // two of sqlite-vec's 1024-slot chunks
+    const old = new Database(file);
+    sqliteVec.load(old);
+    old.pragma('journal_mode = WAL');
+    MIGRATIONS[0](old);
+    old.pragma('user_version = 1');
+    old.prepare("INSERT INTO models(id, key, dim, created_at) VALUES (1, 'm:fp32', ?, 0)").run(dim);
+    old.exec(`CREATE VIRTUAL TABLE emb_1 USING vec0(embedding float[${dim}])`);
+    const ins = old.prepare('INSERT INTO emb_1(rowid, embedding) VALUES (?, ?)');
+    const truth = new Map<number, Float32Array>();
+    old.transaction(() => {
+      for (let id = 1; id <= n; id++) {
+        old.prepare('INSERT INTO contents(id, sha256, size) VALUES (?, ?, 1)').run(id, id.toString(16).padStart(64, '0'));
+        const v = vectorFor(id, dim);
+        ins.run(BigInt(id), Buffer.from(v.buffer));
+        truth.set(id, v);
+      }
+      for (const id of [2, 700, 1100]) {
+        old.prepare('DELETE FROM emb_1 WHERE rowid = ?').run(BigInt(id));
+        truth.delete(id);
+      }
+    })();
+    // The v1 search tables: quantizer, codes with both planes interleaved per image, a 16-bit copy.
+    const all = new Float32Array(truth.size * dim);
+    const ids = [...truth.keys()];
+    ids.forEach((id, i) => all.set(truth.get(id)!, i * dim));
+    const params = fitQuantizer(all, dim);
+    const plane = planeBytes(dim);
+    const interleaved = new Uint8Array(ids.length * 2 * plane);
+    ids.forEach((_, i) => encodeRow(params, all, i, interleaved, i * 2 * plane));
+    old.exec(`
+      CREATE TABLE search_quantizers (model_id INTEGER PRIMARY KEY, version INTEGER NOT NULL, dim INTEGER NOT NULL, fitted_on INTEGER NOT NULL,
+        generation INTEGER NOT NULL, params BLOB, updated_at INTEGER NOT NULL);
+      CREATE TABLE search_blocks_1 (block INTEGER PRIMARY KEY, ids BLOB NOT NULL, codes BLOB NOT NULL);
+      CREATE TABLE search_vectors_1 (content_id INTEGER PRIMARY KEY, vec BLOB NOT NULL);
+    `);
+    old.prepare('INSERT INTO search_quantizers VALUES (1, 1, ?, ?, 7, ?, 0)').run(dim, ids.length, serializeParams(params));
+    old.prepare('INSERT INTO search_blocks_1 VALUES (1, ?, ?)').run(Buffer.from(Int32Array.from(ids).buffer), Buffer.from(interleaved.buffer));
+    old.close();
+
+    const migrated = Library.open(file);
+    try {
+      expect(migrated.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      const tables = migrated.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      expect(tables.filter((t) => t.startsWith('emb_') || t.startsWith('search_'))).toEqual([]);
+      const got = migrated.loadEmbeddings('m:fp32');
+      expect(Array.from(got.contentIds)).toEqual(ids);
+      got.contentIds.forEach((id, row) => expectStored(got.data.subarray(row * dim, (row + 1) * dim), truth.get(id)!));
+      // The carried-over codes are the old ones, split: opening the index has nothing left to encode.
+      const { index, sync } = openVectorIndex(migrated, 'm:fp32');
+      expect(sync).toMatchObject({ added: 0, removed: 0, rebuilt: false, total: ids.length });
+      const codes = index.codes();
+      ids.forEach((_, i) => {
+        expect(Array.from(codes.signs.subarray(i * plane, (i + 1) * plane))).toEqual(Array.from(interleaved.subarray(i * 2 * plane, i * 2 * plane + plane)));
+        expect(Array.from(codes.mags.subarray(i * plane, (i + 1) * plane))).toEqual(Array.from(interleaved.subarray(i * 2 * plane + plane, (i + 1) * 2 * plane)));
+      });
+    } finally {
+      migrated.close();
+    }
   });
 
   it('keeps embeddings of different models apart and across reopening', () => {

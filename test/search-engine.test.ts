@@ -193,7 +193,7 @@ describe('search codes in a real library file', () => {
   });
 
   /** Ids in the stored blocks of one kind, sorted. */
-  function storedIds(kind: 'codes' | 'signatures'): number[] {
+  function storedIds(kind: 'signs' | 'mags' | 'signatures'): number[] {
     const modelId = library.modelId(key) as number;
     const ids: number[] = [];
     for (const blob of library.db.prepare('SELECT ids FROM vector_blocks WHERE model_id = ? AND kind = ? ORDER BY block').pluck().all(modelId, kind) as Buffer[]) {
@@ -208,11 +208,13 @@ describe('search codes in a real library file', () => {
     let r = persistVectorIndex(library, key);
     expect(r.codes).toMatchObject({ added: 1000, removed: 0, refit: true, total: 1000 });
     expect(r.signatures).toMatchObject({ added: 1000, removed: 0 });
-    expect(storedIds('codes')).toEqual(embedded());
+    expect(storedIds('signs')).toEqual(embedded());
 
-    // Nothing changed: nothing to do, and opening the index has nothing to encode.
+    // Nothing changed: nothing to do (not even a write), and opening the index has nothing to encode.
+    const generation = library.vectorBlocks.state(library.modelId(key)!)!.generation;
     r = persistVectorIndex(library, key);
     expect(r.codes).toMatchObject({ added: 0, removed: 0, refit: false, total: 1000 });
+    expect(library.vectorBlocks.state(library.modelId(key)!)!.generation).toBe(generation);
     expect(openVectorIndex(library, key).sync).toMatchObject({ added: 0, removed: 0, rebuilt: false, total: 1000 });
 
     // A few more (well under 4×): appended with the existing quantizer.
@@ -226,36 +228,37 @@ describe('search codes in a real library file', () => {
     r = persistVectorIndex(library, key);
     expect(r.codes).toMatchObject({ added: 0, removed: 3, refit: false, total: 1697 });
     expect(r.signatures).toMatchObject({ added: 0, removed: 3 });
-    expect(storedIds('codes')).toEqual(embedded());
+    expect(storedIds('signs')).toEqual(embedded());
+    expect(storedIds('mags')).toEqual(embedded());
     expect(storedIds('signatures')).toEqual(embedded());
-    for (const id of gone) expect(storedIds('codes')).not.toContain(id);
+    for (const id of gone) expect(storedIds('signs')).not.toContain(id);
 
     // Past 4× the size it was fitted on: re-fit and re-encode everything, across several blocks.
     addSyntheticImages(library, key, gen.images(BLOCK_CAPACITY + 2500).data, dim);
     r = persistVectorIndex(library, key);
     expect(r.codes.refit).toBe(true);
     expect(r.codes.total).toBe(1697 + BLOCK_CAPACITY + 2500);
-    expect(storedIds('codes')).toEqual(embedded());
+    expect(storedIds('signs')).toEqual(embedded());
     expect(storedIds('signatures')).toEqual(embedded());
-    const blocks = library.db.prepare("SELECT count(*) FROM vector_blocks WHERE model_id = ? AND kind = 'codes'").pluck().get(library.modelId(key)) as number;
+    const blocks = library.db.prepare("SELECT count(*) FROM vector_blocks WHERE model_id = ? AND kind = 'signs'").pluck().get(library.modelId(key)) as number;
     expect(blocks).toBe(Math.ceil(embedded().length / BLOCK_CAPACITY));
 
     // Appends fill the last block before opening a new one.
     addSyntheticImages(library, key, gen.images(BLOCK_CAPACITY).data, dim);
     r = persistVectorIndex(library, key);
     expect(r.codes).toMatchObject({ added: BLOCK_CAPACITY, refit: false });
-    const sizes = library.db.prepare("SELECT length(ids) / 4 FROM vector_blocks WHERE model_id = ? AND kind = 'codes' ORDER BY block").pluck().all(library.modelId(key)) as number[];
+    const sizes = library.db.prepare("SELECT length(ids) / 4 FROM vector_blocks WHERE model_id = ? AND kind = 'signs' ORDER BY block").pluck().all(library.modelId(key)) as number[];
     expect(sizes.slice(0, -1).every((s) => s === BLOCK_CAPACITY)).toBe(true);
-    expect(storedIds('codes')).toEqual(embedded());
+    expect(storedIds('signs')).toEqual(embedded());
   });
 
   it('opening an index encodes what indexing has not stored yet, in memory only', () => {
-    const before = storedIds('codes');
+    const before = storedIds('signs');
     const added = addSyntheticImages(library, key, gen.images(30).data, dim);
     const { index, sync } = openVectorIndex(library, key);
     expect(sync).toMatchObject({ added: 30, removed: 0, rebuilt: false });
     for (const id of added) expect(index.has(id)).toBe(true);
-    expect(storedIds('codes')).toEqual(before);
+    expect(storedIds('signs')).toEqual(before);
     persistVectorIndex(library, key);
   });
 
@@ -271,7 +274,7 @@ describe('search codes in a real library file', () => {
       const ours = persistVectorIndex(library, key);
       expect(ours.codes.added).toBe(0);
       expect(library.vectorBlocks.state(modelId)!.generation).toBeGreaterThan(before);
-      expect(storedIds('codes')).toEqual(embedded());
+      expect(storedIds('signs')).toEqual(embedded());
     } finally {
       other.close();
     }

@@ -245,13 +245,32 @@ export class Library {
     for (const { vector } of rows) {
       if (vector.length !== dim) throw new TriagemError(`embedding has ${vector.length} values, model ${key} stores ${dim}`, 'model-dim-mismatch', this.file);
     }
-    this.db.transaction(() => this.rows.write(id, rows))();
+    this.db.transaction(() => {
+      this.rows.write(id, rows);
+      this.countChange(id);
+    })();
   }
 
   /** Forgets embeddings (their search codes and signatures go at the next persist). Returns how many existed. */
   deleteEmbeddings(key: string, contentIds: Iterable<number>): number {
     const { id } = this.embeddingModel(key);
-    return this.db.transaction(() => this.rows.remove(id, contentIds))();
+    return this.db.transaction(() => {
+      const n = this.rows.remove(id, contentIds);
+      if (n > 0) this.countChange(id);
+      return n;
+    })();
+  }
+
+  /**
+   * A counter bumped by every change to a model's embeddings: stored codes made at the same count
+   * are known to be current without comparing id lists.
+   */
+  embeddingsChange(key: string): number {
+    return this.db.prepare('SELECT embeddings_changed FROM models WHERE id = ?').pluck().get(this.embeddingModel(key).id) as number;
+  }
+
+  private countChange(modelId: number): void {
+    this.db.prepare('UPDATE models SET embeddings_changed = embeddings_changed + 1 WHERE id = ?').run(modelId);
   }
 
   /** The stored embedding, decoded to floats (within 1.5e-5 of what was put), or undefined. */

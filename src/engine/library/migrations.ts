@@ -72,10 +72,12 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // v2: each embedding stored once, as 16-bit fixed point in `embeddings` (see embeddings.ts), instead
   // of sqlite-vec float32 tables plus a 16-bit re-scoring copy; search codes and near-duplicate
   // signatures in `vector_state` / `vector_blocks` (see vector-blocks.ts) instead of per-model tables
-  // created outside migrations. Existing float32 embeddings are converted; existing search codes
-  // (format 1) are carried over; the old tables are dropped.
+  // created outside migrations; a per-model counter of embedding changes. Existing float32 embeddings
+  // are converted; existing search codes (format 1: sign and magnitude planes interleaved per image)
+  // are split into the planes of format 2; the old tables are dropped.
   (db) => {
     db.exec(`
+      ALTER TABLE models ADD COLUMN embeddings_changed INTEGER NOT NULL DEFAULT 0;
       CREATE TABLE embeddings (
         model_id INTEGER NOT NULL REFERENCES models(id),
         content_id INTEGER NOT NULL,
@@ -88,6 +90,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         signatures_version INTEGER NOT NULL,
         fitted_on INTEGER NOT NULL,
         params BLOB,
+        synced_change INTEGER NOT NULL,
         generation INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
       );
@@ -118,7 +121,8 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         if (hasChunkLayout(db, table)) {
           for (const rows of readVecChunks(db, table, dim)) rows.ids.forEach((contentId, r) => put.run(id, contentId, fixed16(rows.data, r * dim, dim)));
         } else {
-          for (const [contentId, blob] of db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().iterate() as IterableIterator<[number, Buffer]>) {
+          // Unknown shadow layout: through the vec0 cursor (all rows at once: no writes while iterating).
+          for (const [contentId, blob] of db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().all() as [number, Buffer][]) {
             const v = new Float32Array(Uint8Array.from(blob).buffer);
             if (v.length === dim) put.run(id, contentId, fixed16(v, 0, dim));
           }
@@ -131,13 +135,23 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
           | { version: number; fitted_on: number; params: Buffer | null }
           | undefined;
         if (q?.version === 1 && q.params) {
-          db.prepare('INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, generation, updated_at) VALUES (?, 1, 0, ?, ?, 1, ?)').run(
-            id,
-            q.fitted_on,
-            q.params,
-            Date.now(),
-          );
-          db.prepare(`INSERT INTO vector_blocks(model_id, kind, block, ids, data) SELECT ?, 'codes', block, ids, codes FROM ${blocks}`).run(id);
+          db.prepare(
+            'INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, synced_change, generation, updated_at) VALUES (?, 2, 0, ?, ?, -1, 1, ?)',
+          ).run(id, q.fitted_on, q.params, Date.now());
+          const plane = Math.ceil(dim / 64) * 8;
+          const putBlock = db.prepare('INSERT INTO vector_blocks(model_id, kind, block, ids, data) VALUES (?, ?, ?, ?, ?)');
+          for (const [block, ids, codes] of db.prepare(`SELECT block, ids, codes FROM ${blocks}`).raw().all() as [number, Buffer, Buffer][]) {
+            const n = ids.length / 4;
+            if (codes.length !== n * 2 * plane) continue;
+            const signs = Buffer.alloc(n * plane);
+            const mags = Buffer.alloc(n * plane);
+            for (let i = 0; i < n; i++) {
+              codes.copy(signs, i * plane, i * 2 * plane, i * 2 * plane + plane);
+              codes.copy(mags, i * plane, i * 2 * plane + plane, (i + 1) * 2 * plane);
+            }
+            putBlock.run(id, 'signs', block, ids, signs);
+            putBlock.run(id, 'mags', block, ids, mags);
+          }
         }
       }
       for (const old of [blocks, `search_vectors_${id}`]) if (exists(old)) db.exec(`DROP TABLE ${old}`);

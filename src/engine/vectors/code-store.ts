@@ -13,12 +13,12 @@
 import { TriagemError } from '../errors.js';
 import type { Library } from '../library/library.js';
 import { ConcurrentChange, type BlockKind, type BlockWriter, type StoredBlock } from '../library/vector-blocks.js';
-import { CODE_VERSION, deserializeParams, serializeParams, type QuantizerParams } from './quantizer.js';
+import { CODE_VERSION, deserializeParams, planeBytes, serializeParams, type QuantizerParams } from './quantizer.js';
 import { SIGNATURE_VERSION, SignatureHasher, signatureBytes } from './signatures.js';
-import { TwoStageIndex, codeBytes, encodeCodes, fitOnSample, needsRefit } from './two-stage.js';
+import { TwoStageIndex, encodeCodes, fitOnSample, needsRefit } from './two-stage.js';
 import type { SyncReport, VectorRows, VectorSource } from './types.js';
 
-/** Records per stored block: 4096 × 128-byte codes is a 512 KB blob. */
+/** Records per stored block: 4096 × 64-byte planes is a 256 KB blob. */
 export const BLOCK_CAPACITY = 4096;
 const PERSIST_ATTEMPTS = 3;
 
@@ -147,6 +147,19 @@ function storedParams(library: Library, modelId: number, dim: number): { params:
   return params && { params, fittedOn: state.fittedOn };
 }
 
+/** The stored sign and magnitude planes, or undefined when missing or out of step with each other. */
+function storedPlanes(library: Library, modelId: number, plane: number): { signs: BlockSet; mags: BlockSet } | undefined {
+  const signs = library.vectorBlocks.read(modelId, 'signs', plane);
+  const mags = library.vectorBlocks.read(modelId, 'mags', plane);
+  if (!signs || !mags || signs.length !== mags.length) return undefined;
+  for (let b = 0; b < signs.length; b++) {
+    const x = signs[b];
+    const y = mags[b];
+    if (x.block !== y.block || x.ids.length !== y.ids.length || x.ids.some((id, i) => id !== y.ids[i])) return undefined;
+  }
+  return { signs: blockSet(signs, plane), mags: blockSet(mags, plane) };
+}
+
 export interface PersistReport {
   codes: { added: number; removed: number; refit: boolean; total: number };
   signatures: { added: number; removed: number; total: number };
@@ -171,20 +184,21 @@ export function persistVectorIndex(library: Library, key: string): PersistReport
 function persistOnce(library: Library, key: string): PersistReport {
   const started = performance.now();
   const { id: modelId, dim } = library.embeddingModel(key);
+  // Read before the ids: a change landing after this is caught by the next persist or open.
+  const change = library.embeddingsChange(key);
   const store = library.vectorBlocks;
   const state = store.state(modelId);
   const source = librarySource(library, key);
   const embedded = source.ids();
-  const codeSize = codeBytes(dim);
+  const plane = planeBytes(dim);
   const sigSize = signatureBytes();
   const writes: Write[] = [];
 
   // Codes: appended with the stored quantizer, or everything re-encoded after a (re-)fit.
   let quantizer = storedParams(library, modelId, dim);
-  const storedCodes = quantizer ? store.read(modelId, 'codes', codeSize) : undefined;
-  let codes = storedCodes ? blockSet(storedCodes, codeSize) : undefined;
-  const refit = !codes || needsRefit(quantizer?.fittedOn ?? 0, embedded.size);
-  const haveCodes = new Set<number>(codes?.ids ?? []);
+  let planes = quantizer ? storedPlanes(library, modelId, plane) : undefined;
+  const refit = !planes || needsRefit(quantizer?.fittedOn ?? 0, embedded.size);
+  const haveCodes = new Set<number>(planes?.signs.ids ?? []);
   const codesRemoved = new Set<number>();
   for (const id of haveCodes) if (!embedded.has(id)) codesRemoved.add(id);
   const codesNeeded = new Set<number>();
@@ -206,7 +220,8 @@ function persistOnce(library: Library, key: string): PersistReport {
   const wanted = quantizer ? new Set<number>([...codesNeeded, ...sigsNeeded]) : new Set<number>();
   const hasher = quantizer && new SignatureHasher(quantizer.params.mean);
   const codeIds: number[] = [];
-  const codeParts: Uint8Array[] = [];
+  const signParts: Uint8Array[] = [];
+  const magParts: Uint8Array[] = [];
   const sigIds: number[] = [];
   const sigParts: Uint8Array[] = [];
   for (const rows of source.read(wanted)) {
@@ -218,7 +233,9 @@ function persistOnce(library: Library, key: string): PersistReport {
     });
     if (quantizer && forCodes.length) {
       const sub = forCodes.length === rows.ids.length ? rows : pick(rows, forCodes, dim);
-      codeParts.push(encodeCodes(quantizer.params, sub));
+      const codes = encodeCodes(quantizer.params, sub);
+      signParts.push(codes.signs);
+      magParts.push(codes.mags);
       codeIds.push(...sub.ids);
     }
     if (hasher && forSigs.length) {
@@ -227,26 +244,29 @@ function persistOnce(library: Library, key: string): PersistReport {
       sigIds.push(...sub.ids);
     }
   }
-  const newCodes = joinBytes(codeParts);
-  const newSigs = joinBytes(sigParts);
-
+  const newIds = Int32Array.from(codeIds);
   if (refit) {
-    rewriteAll(Int32Array.from(codeIds), newCodes, codeSize, 'codes', writes);
+    rewriteAll(newIds, joinBytes(signParts), plane, 'signs', writes);
+    rewriteAll(newIds, joinBytes(magParts), plane, 'mags', writes);
     const params = quantizer ? serializeParams(quantizer.params) : null;
     const fittedOn = quantizer?.fittedOn ?? 0;
     writes.push((w) => w.setCodes(CODE_VERSION, fittedOn, params));
-  } else if (codes) {
-    codes = removeRecords(codes, codesRemoved, codeSize, 'codes', writes);
-    codes = appendRecords(codes, Int32Array.from(codeIds), newCodes, codeSize, 'codes', writes);
+  } else if (planes) {
+    const signs = appendRecords(removeRecords(planes.signs, codesRemoved, plane, 'signs', writes), newIds, joinBytes(signParts), plane, 'signs', writes);
+    const mags = appendRecords(removeRecords(planes.mags, codesRemoved, plane, 'mags', writes), newIds, joinBytes(magParts), plane, 'mags', writes);
+    planes = { signs, mags };
   }
   if (!sigs) {
-    rewriteAll(Int32Array.from(sigIds), newSigs, sigSize, 'signatures', writes);
+    rewriteAll(Int32Array.from(sigIds), joinBytes(sigParts), sigSize, 'signatures', writes);
     writes.push((w) => w.setSignaturesVersion(SIGNATURE_VERSION));
   } else {
     sigs = removeRecords(sigs, sigsRemoved, sigSize, 'signatures', writes);
-    sigs = appendRecords(sigs, Int32Array.from(sigIds), newSigs, sigSize, 'signatures', writes);
+    sigs = appendRecords(sigs, Int32Array.from(sigIds), joinBytes(sigParts), sigSize, 'signatures', writes);
   }
-  if (writes.length > 0 || !state) store.commit(modelId, state?.generation, (w) => writes.forEach((write) => write(w)));
+  if (writes.length > 0 || state?.syncedChange !== change) {
+    writes.push((w) => w.setSyncedChange(change));
+    store.commit(modelId, state?.generation, (w) => writes.forEach((write) => write(w)));
+  }
   return {
     codes: { added: codeIds.length, removed: codesRemoved.size, refit: refit && embedded.size > 0, total: embedded.size },
     signatures: { added: sigIds.length, removed: sigsRemoved.size, total: embedded.size },
@@ -276,15 +296,22 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
 
 /**
  * The model's search index, from the stored codes plus an in-memory sync with the embeddings (never
- * writes). `sync` says what had to be done in memory: after `persistVectorIndex`, nothing.
+ * writes). When indexing stored the codes after the last change to the embeddings, they are used as
+ * they are; otherwise `sync` says what had to be encoded in memory.
  */
 export function openVectorIndex(library: Library, key: string): { index: TwoStageIndex; sync: SyncReport } {
+  const started = performance.now();
   const { id: modelId, dim } = library.embeddingModel(key);
+  const change = library.embeddingsChange(key);
+  const state = library.vectorBlocks.state(modelId);
   const quantizer = storedParams(library, modelId, dim);
-  const stored = quantizer ? library.vectorBlocks.read(modelId, 'codes', codeBytes(dim)) : undefined;
-  const set = stored ? blockSet(stored, codeBytes(dim)) : undefined;
+  const planes = quantizer ? storedPlanes(library, modelId, planeBytes(dim)) : undefined;
   const lookup = library.fixedEmbeddingReader(key);
-  const index = new TwoStageIndex(dim, lookup, quantizer && set ? { ...quantizer, ids: set.ids, codes: set.data } : undefined);
+  const stored = quantizer && planes ? { ...quantizer, ids: planes.signs.ids, signs: planes.signs.data, mags: planes.mags.data } : undefined;
+  const index = new TwoStageIndex(dim, lookup, stored);
+  if (stored && state?.syncedChange === change) {
+    return { index, sync: { added: 0, removed: 0, rebuilt: false, total: index.size, ms: performance.now() - started } };
+  }
   const sync = index.sync(librarySource(library, key));
   return { index, sync };
 }

@@ -23,7 +23,7 @@ export function encodeFixed16(v: Float32Array | ArrayLike<number>, offset = 0, d
 /** An Int16Array over the blob, copying only when SQLite handed back an odd byte offset. */
 export function fixed16View(blob: Buffer): Int16Array {
   if (blob.byteOffset % 2 === 0) return new Int16Array(blob.buffer, blob.byteOffset, blob.length >> 1);
-  return new Int16Array(Uint8Array.from(blob).buffer);
+  return new Int16Array(new Uint8Array(blob).buffer);
 }
 
 export function decodeFixed16(blob: Buffer | Int16Array, out: Float32Array = new Float32Array(blob.length >> (blob instanceof Int16Array ? 0 : 1)), offset = 0): Float32Array {

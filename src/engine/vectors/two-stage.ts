@@ -30,17 +30,18 @@ export const REFIT_GROWTH = 4;
 /** A stored embedding by id, 16-bit (see fixed16.ts), for exact re-scoring. */
 export type FixedVectorLookup = (id: number) => Int16Array | undefined;
 
-/** Codes as persisted: one record of `codeBytes(dim)` bytes per id, [sign plane | magnitude plane]. */
-export interface TwoStageCodes {
+/** Codes of many ids: `planeBytes(dim)` bytes of sign plane and of magnitude plane per id, in id order. */
+export interface Codes {
+  signs: Uint8Array;
+  mags: Uint8Array;
+}
+
+/** Codes as persisted, with the quantizer that made them. */
+export interface TwoStageCodes extends Codes {
   params: QuantizerParams;
   /** How many embeddings the quantizer was fitted on. */
   fittedOn: number;
   ids: Int32Array;
-  codes: Uint8Array;
-}
-
-export function codeBytes(dim: number): number {
-  return 2 * planeBytes(dim);
 }
 
 /**
@@ -86,12 +87,13 @@ export function fitOnSample(source: VectorSource, ids: Iterable<number>): { para
   return { params: fitQuantizer(data, source.dim), fittedOn: sample.size };
 }
 
-/** Codes of every row of `rows`, back to back. */
-export function encodeCodes(params: QuantizerParams, rows: VectorRows): Uint8Array {
-  const bytes = codeBytes(params.dim);
-  const out = new Uint8Array(rows.ids.length * bytes);
-  for (let r = 0; r < rows.ids.length; r++) encodeRow(params, rows.data, r, out, r * bytes);
-  return out;
+/** Codes of every row of `rows`. */
+export function encodeCodes(params: QuantizerParams, rows: VectorRows): Codes {
+  const plane = planeBytes(params.dim);
+  const signs = new Uint8Array(rows.ids.length * plane);
+  const mags = new Uint8Array(rows.ids.length * plane);
+  for (let r = 0; r < rows.ids.length; r++) encodeRow(params, rows.data, r, signs, r * plane, mags, r * plane);
+  return { signs, mags };
 }
 
 export class TwoStageIndex implements VectorIndex {
@@ -115,10 +117,11 @@ export class TwoStageIndex implements VectorIndex {
     this.plane = planeBytes(dim);
     this.scanner = new HammingScanner(this.plane / 8);
     if (stored && stored.ids.length > 0) {
-      if (stored.params.dim !== dim || stored.codes.length !== stored.ids.length * codeBytes(dim)) throw new Error('stored codes do not match the index dimension');
+      const bytes = stored.ids.length * this.plane;
+      if (stored.params.dim !== dim || stored.signs.length !== bytes || stored.mags.length !== bytes) throw new Error('stored codes do not match the index dimension');
       this.params = stored.params;
       this.fitted = stored.fittedOn;
-      this.appendCodes(stored.ids, stored.codes);
+      this.appendCodes(stored.ids, stored);
     }
   }
 
@@ -139,16 +142,9 @@ export class TwoStageIndex implements VectorIndex {
     return this.slotIds.slice(0, this.count);
   }
 
-  /** Every code back to back, [sign plane | magnitude plane] per id, in `ids()` order (for persisting). */
-  codes(): Uint8Array {
-    const bytes = codeBytes(this.dim);
-    const out = new Uint8Array(this.count * bytes);
-    const signs = this.scanner.codes();
-    for (let s = 0; s < this.count; s++) {
-      out.set(signs.subarray(s * this.plane, (s + 1) * this.plane), s * bytes);
-      out.set(this.mags.subarray(s * this.plane, (s + 1) * this.plane), s * bytes + this.plane);
-    }
-    return out;
+  /** Every code, in `ids()` order. */
+  codes(): Codes {
+    return { signs: this.scanner.codes().slice(), mags: this.mags.slice(0, this.count * this.plane) };
   }
 
   private slot(id: number): number {
@@ -162,21 +158,21 @@ export class TwoStageIndex implements VectorIndex {
     this.slotOf = next;
   }
 
-  /** Appends (ids not yet held) or overwrites (ids held) packed codes. */
-  private appendCodes(ids: ArrayLike<number>, codes: Uint8Array): void {
-    const bytes = codeBytes(this.dim);
+  /** Appends (ids not yet held) or overwrites (ids held) codes. */
+  private appendCodes(ids: ArrayLike<number>, codes: Codes): void {
+    const plane = this.plane;
     let maxId = 0;
     for (let i = 0; i < ids.length; i++) maxId = Math.max(maxId, ids[i]);
     this.ensureSlotMap(maxId);
+    // Ids already held are overwritten in place; the rest are appended in one piece.
     const fresh: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const slot = this.slot(ids[i]);
-      if (slot < 0) {
-        fresh.push(i);
-        continue;
+      if (slot < 0) fresh.push(i);
+      else {
+        this.scanner.set(slot, codes.signs.subarray(i * plane, (i + 1) * plane));
+        this.mags.set(codes.mags.subarray(i * plane, (i + 1) * plane), slot * plane);
       }
-      this.scanner.set(slot, codes.subarray(i * bytes, i * bytes + this.plane));
-      this.mags.set(codes.subarray(i * bytes + this.plane, (i + 1) * bytes), slot * this.plane);
     }
     if (fresh.length === 0) return;
     const total = this.count + fresh.length;
@@ -185,15 +181,19 @@ export class TwoStageIndex implements VectorIndex {
       const ids2 = new Int32Array(capacity);
       ids2.set(this.slotIds.subarray(0, this.count));
       this.slotIds = ids2;
-      const mags2 = new Uint8Array(capacity * this.plane);
-      mags2.set(this.mags.subarray(0, this.count * this.plane));
+      const mags2 = new Uint8Array(capacity * plane);
+      mags2.set(this.mags.subarray(0, this.count * plane));
       this.mags = mags2;
     }
-    const signs = new Uint8Array(fresh.length * this.plane);
+    const all = fresh.length === ids.length;
+    const signs = all ? codes.signs : new Uint8Array(fresh.length * plane);
+    if (all) this.mags.set(codes.mags, this.count * plane);
     fresh.forEach((i, k) => {
       const slot = this.count + k;
-      signs.set(codes.subarray(i * bytes, i * bytes + this.plane), k * this.plane);
-      this.mags.set(codes.subarray(i * bytes + this.plane, (i + 1) * bytes), slot * this.plane);
+      if (!all) {
+        signs.set(codes.signs.subarray(i * plane, (i + 1) * plane), k * plane);
+        this.mags.set(codes.mags.subarray(i * plane, (i + 1) * plane), slot * plane);
+      }
       this.slotIds[slot] = ids[i];
       this.slotOf[ids[i]] = slot;
     });
