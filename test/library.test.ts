@@ -78,7 +78,8 @@ describe('Library', () => {
     expect(cols('sort_results')).toEqual(['run_id', 'content_id', 'label', 'score']);
     expect(cols('tags')).toEqual(['content_id', 'tag']);
     expect(cols('embeddings')).toEqual(['model_id', 'content_id', 'vec']);
-    expect(cols('vector_state')).toEqual(['model_id', 'codes_version', 'signatures_version', 'fitted_on', 'params', 'synced_change', 'generation', 'updated_at']);
+    expect(cols('vector_state')).toEqual(['model_id', 'codes_version', 'signatures_version', 'fitted_on', 'params', 'synced_change', 'pairs_threshold', 'generation', 'updated_at']);
+    expect(cols('near_pairs')).toEqual(['model_id', 'a', 'b', 'score']);
     expect(cols('vector_blocks')).toEqual(['model_id', 'kind', 'block', 'ids', 'data']);
     const indexes = (lib.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
     expect(indexes).toMatch(/files\(content_id\)/);

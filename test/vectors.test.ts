@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyntheticEmbeddings, addSyntheticImages } from '../bench/_search-synthetic.js';
-import { ALL_PAIRS_LIMIT, NearDuplicates, findDuplicates } from '../src/engine/duplicates/duplicates.js';
+import { ALL_PAIRS_LIMIT, NearDuplicates, STORED_PAIRS_THRESHOLD, findDuplicates, persistNearPairs } from '../src/engine/duplicates/duplicates.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadSignatures, openVectorIndex, persistVectorIndex } from '../src/engine/vectors/code-store.js';
 import { dotFixed16, encodeFixed16, fixed16View } from '../src/engine/vectors/fixed16.js';
@@ -191,6 +191,7 @@ describe('near-duplicates, incrementally', () => {
         expect(full.find({ exact: false }).compared).toBe(base + 300);
         expect(pairKeys(finder)).toEqual(pairKeys(full));
 
+        expect(second.stored).toBe(false);
         // Nothing new: nothing compared. Images that leave take their pairs with them.
         expect(finder.find({ exact: false })).toMatchObject({ compared: 0, method: 'none' });
         const leaving = finder.foundPairs()[0];
@@ -205,6 +206,64 @@ describe('near-duplicates, incrementally', () => {
   }
 });
 
+describe('near pairs stored at indexing time', () => {
+  it('indexing compares only the new images; a duplicate search reads the pairs and equals brute force', () => {
+    const root = tempDir('duplicates-stored');
+    const dim = 64;
+    const key = 'synthetic:fp32';
+    const library = Library.open(path.join(root, 'lib.sqlite'));
+    try {
+      const gen = new SyntheticEmbeddings({ dim, clusters: 100, seed: 41 });
+      const base = ALL_PAIRS_LIMIT + 1200;
+      const all: Float32Array[] = [];
+      const plant = (data: Float32Array, n: number, copies: number) => {
+        for (let c = 0; c < copies; c++) data.set(gen.nearCopy(all[(c * 17) % all.length] ?? data.subarray(c * dim, (c + 1) * dim), 0.97), (n - copies + c) * dim);
+      };
+      const first = gen.images(base).data;
+      plant(first, base, 40);
+      const firstIds = addSyntheticImages(library, key, first, dim);
+      firstIds.forEach((_, i) => all.push(first.slice(i * dim, (i + 1) * dim)));
+      persistVectorIndex(library, key);
+      const full = persistNearPairs(library, key);
+      expect(full).toMatchObject({ full: true, compared: base });
+      expect(persistNearPairs(library, key)).toMatchObject({ full: false, compared: 0, found: 0 });
+
+      const more = gen.images(300).data;
+      plant(more, 300, 30);
+      const moreIds = addSyntheticImages(library, key, more, dim);
+      moreIds.forEach((_, i) => all.push(more.slice(i * dim, (i + 1) * dim)));
+      persistVectorIndex(library, key);
+      const step = persistNearPairs(library, key);
+      expect(step).toMatchObject({ full: false, compared: 300 });
+      expect(step.found).toBeGreaterThanOrEqual(30);
+
+      // The search reads the stored pairs: nothing left to compare in memory.
+      const finder = new NearDuplicates(library, key, STORED_PAIRS_THRESHOLD);
+      const report = finder.find({ exact: false });
+      expect(report).toMatchObject({ stored: true, compared: 0, method: 'none', total: base + 300 });
+      const ids = [...firstIds, ...moreIds];
+      const truth: string[] = [];
+      for (let i = 0; i < all.length; i++) {
+        for (let j = i + 1; j < all.length; j++) {
+          let s = 0;
+          for (let k = 0; k < dim; k++) s += all[i][k] * all[j][k];
+          // Stored vectors are 16-bit: pairs within 1e-4 of the threshold may fall either side.
+          if (s >= STORED_PAIRS_THRESHOLD + 1e-4) truth.push(`${ids[i]}-${ids[j]}`);
+        }
+      }
+      const found = new Set(finder.foundPairs().map((p) => `${p.a}-${p.b}`));
+      expect(truth.length).toBeGreaterThanOrEqual(70);
+      for (const pair of truth) expect(found.has(pair), pair).toBe(true);
+      // A stricter threshold filters the stored pairs; a looser one is computed in memory.
+      expect(findDuplicates(library, key, { threshold: 0.99, exact: false }).stored).toBe(true);
+      expect(findDuplicates(library, key, { threshold: 0.9, exact: false })).toMatchObject({ stored: false, compared: base + 300 });
+    } finally {
+      library.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('searching and finding duplicates never write to the library file', () => {
   it('leaves every byte of the file as it was, also when indexing has not stored the codes yet', () => {
     const root = tempDir('read-only');
@@ -216,6 +275,7 @@ describe('searching and finding duplicates never write to the library file', () 
       let library = Library.open(file);
       addSyntheticImages(library, key, gen.images(ALL_PAIRS_LIMIT + 500).data, dim);
       persistVectorIndex(library, key);
+      persistNearPairs(library, key);
       // Indexed after the last persist: opening the index must encode these in memory, not store them.
       addSyntheticImages(library, key, gen.images(200).data, dim);
       library.close();
@@ -227,7 +287,8 @@ describe('searching and finding duplicates never write to the library file', () 
       expect(sync.added).toBe(200);
       expect(index.search(gen.textQuery(), { k: 10 }).hits).toHaveLength(10);
       expect(loadSignatures(library, key).computed).toBe(200);
-      expect(findDuplicates(library, key).method).toBe('lsh');
+      expect(findDuplicates(library, key)).toMatchObject({ stored: true, compared: 200, method: 'lsh' });
+      expect(findDuplicates(library, key, { threshold: 0.9 })).toMatchObject({ stored: false, method: 'lsh' });
       library.close();
       expect(digest()).toBe(before);
       expect(fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0).toBe(0);

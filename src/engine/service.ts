@@ -29,7 +29,7 @@ import { Library, type FileRecord } from './library/library.js';
 import { ModelManager } from './models/manager.js';
 import { loadModel } from './models/model.js';
 import type { ClipModel, DeviceRequest, Precision } from './models/types.js';
-import { NearDuplicates } from './duplicates/duplicates.js';
+import { NearDuplicates, persistNearPairs } from './duplicates/duplicates.js';
 import { SearchSession, type SearchOptions, type SearchResponse } from './search/search.js';
 import { UNSURE_LABEL } from './sort/labels.js';
 import { sortLibrary, type SortResult, type SortedFile } from './sort/sort.js';
@@ -325,8 +325,11 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
             thumbnails: input.thumbnails,
             onProgress: progressRelay(jobId),
           });
-          // Store the search codes and duplicate signatures now: searching only reads them.
-          if (!summary.cancelled) persistVectorIndex(lib(), key);
+          // Store the search codes, duplicate signatures and near pairs now: searching only reads them.
+          if (!summary.cancelled) {
+            persistVectorIndex(lib(), key);
+            persistNearPairs(lib(), key);
+          }
           current = { id, precision: precision ?? (model.info.precision as Precision) };
           return {
             jobId,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { TriagemError, UsageError } from '../../engine/errors.js';
 import { indexFolders, type IndexProgress, type IndexSummary } from '../../engine/indexer/indexer.js';
 import { Library } from '../../engine/library/library.js';
+import { persistNearPairs } from '../../engine/duplicates/duplicates.js';
 import { persistVectorIndex } from '../../engine/vectors/code-store.js';
 import { resolveLibraryPath } from '../../engine/paths.js';
 import { COMMON_OPTIONS, intOption, parse, type CliIo, type Command } from '../command.js';
@@ -129,9 +130,12 @@ export const indexCommand: Command = {
           onProgress: (p) => reporter.update(p),
         });
         reporter.finish();
-        // Store the search codes and duplicate signatures now: searching only reads them.
+        // Store the search codes, duplicate signatures and near pairs now: searching only reads them.
         const key = library.modelKey(model.info);
-        if (!summary.cancelled && library.modelId(key) !== undefined) persistVectorIndex(library, key);
+        if (!summary.cancelled && library.modelId(key) !== undefined) {
+          persistVectorIndex(library, key);
+          persistNearPairs(library, key);
+        }
         if (values.json) {
           io.out(
             JSON.stringify({

@@ -7,13 +7,18 @@
 //
 // Finding near pairs without comparing every pair: small libraries are compared all-pairs; larger
 // ones go through locality-sensitive hashing over the signatures stored at indexing time
-// (near-pairs.ts). A `NearDuplicates` keeps the pairs it found, so the next `find()` after indexing
-// compares only the contents added since against the library (and forgets those gone). Nothing here
-// writes to the library.
+// (near-pairs.ts). At a million images a from-scratch run is minutes on two cores (bench `vectors`),
+// so pairs at or above STORED_PAIRS_THRESHOLD are found at indexing time, incrementally — only the
+// images indexed since the last run are compared against the library (persistNearPairs) — and a
+// duplicate search reads them. What indexing has not covered yet, and thresholds below the stored
+// one, are compared in memory by a `NearDuplicates`, which keeps what it found so its next `find()`
+// again compares only what is new. Searching for duplicates never writes to the library.
 
+import { TriagemError } from '../errors.js';
 import type { FileRecord, Library } from '../library/library.js';
+import { ConcurrentChange, type BlockWriter } from '../library/vector-blocks.js';
 import { contentsWithManyFiles, filesForContents } from '../search/files.js';
-import { loadSignatures } from '../vectors/code-store.js';
+import { IdMask, appendToBlocks, blockIds, loadSignatures, removeFromBlocks, type Write } from '../vectors/code-store.js';
 import { cosineFixed16 } from '../vectors/fixed16.js';
 import { nearPairs } from './near-pairs.js';
 
@@ -39,24 +44,35 @@ export interface DuplicateOptions {
 export interface DuplicateReport {
   groups: DuplicateGroup[];
   threshold: number;
-  /** How this run compared: 'none' when no content was new since the last run. */
+  /** How this run compared in memory: 'none' when nothing was new since indexing or the last run. */
   method: 'all-pairs' | 'lsh' | 'none';
-  /** Contents compared against the library in this run (all of them on a first run). */
+  /** Whether pairs found at indexing time were used. */
+  stored: boolean;
+  /** Contents compared against the library in memory in this run. */
   compared: number;
   /** Contents taking part (embedded and held by a present file). */
   total: number;
-  /** Pairs whose exact cosine was computed. */
+  /** Pairs whose exact cosine was computed in this run. */
   pairsChecked: number;
   ms: number;
 }
 
 export const DEFAULT_DUPLICATE_THRESHOLD = 0.95;
+/** Indexing stores every pair at or above this cosine. */
+export const STORED_PAIRS_THRESHOLD = DEFAULT_DUPLICATE_THRESHOLD;
 /** Up to this many contents, every pair is compared exactly. */
 export const ALL_PAIRS_LIMIT = 2000;
 /** 16-bit vectors kept in memory while confirming pairs (~100 MB). */
 const VECTOR_CACHE = 100_000;
+/**
+ * A from-scratch run confirms pairs spread over the whole library: up to this many bytes of 16-bit
+ * vectors (a million 512-d ones is 1 GB) are read in one pass instead of by point reads, for the
+ * length of that run only.
+ */
+const FULL_RUN_VECTOR_BYTES = 1.5 * 2 ** 30;
 /** Groups up to this size get their exact lowest pairwise similarity; larger ones the lowest linking pair. */
 const EXACT_SIMILARITY_LIMIT = 64;
+const PERSIST_ATTEMPTS = 3;
 
 class UnionFind {
   private readonly parent: Int32Array;
@@ -80,22 +96,170 @@ class UnionFind {
   }
 }
 
-/** A found near pair, by content id (a < b). */
+/** A near pair by content id (a < b). */
 export interface ContentPair {
   a: number;
   b: number;
   score: number;
 }
 
+/** Stored 16-bit vectors by content id: point reads with a bounded cache, or all of them read at once. */
+class Vectors {
+  private readonly cache = new Map<number, Int16Array>();
+  private all: { row: Map<number, number>; data: Int16Array; dim: number } | undefined;
+  private readonly read: (id: number) => Int16Array | undefined;
+
+  constructor(library: Library, key: string, preload: boolean) {
+    this.read = library.fixedEmbeddingReader(key);
+    if (preload) {
+      const { dim } = library.embeddingModel(key);
+      const { ids, data } = library.allFixedEmbeddings(key);
+      const row = new Map<number, number>();
+      ids.forEach((id, r) => row.set(id, r));
+      this.all = { row, data, dim };
+    }
+  }
+
+  get(id: number): Int16Array | undefined {
+    if (this.all) {
+      const r = this.all.row.get(id);
+      return r === undefined ? undefined : this.all.data.subarray(r * this.all.dim, (r + 1) * this.all.dim);
+    }
+    let v = this.cache.get(id);
+    if (!v) {
+      v = this.read(id);
+      if (!v) return undefined;
+      // Bounded: at a million images the pairs to confirm touch most of the library (~1 KB each).
+      if (this.cache.size >= VECTOR_CACHE) this.cache.clear();
+      this.cache.set(id, v);
+    }
+    return v;
+  }
+
+  cosine(a: number, b: number): number {
+    const va = this.get(a);
+    const vb = this.get(b);
+    return va && vb ? cosineFixed16(va, vb) : -1;
+  }
+}
+
+/**
+ * Near pairs among `ids` at `threshold` that include at least one content `probe` accepts (all pairs
+ * when `probe` is undefined): exactly for small sets, by LSH over the signatures otherwise.
+ */
+function comparePairs(
+  library: Library,
+  key: string,
+  ids: Int32Array,
+  probe: ((id: number) => boolean) | undefined,
+  threshold: number,
+  vectors: Vectors,
+): { pairs: ContentPair[]; checked: number; method: 'all-pairs' | 'lsh' } {
+  const pairs: ContentPair[] = [];
+  const add = (x: number, y: number, score: number) => pairs.push(x < y ? { a: x, b: y, score } : { a: y, b: x, score });
+  if (ids.length <= ALL_PAIRS_LIMIT) {
+    let checked = 0;
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) {
+        if (probe && !probe(ids[i]) && !probe(ids[j])) continue;
+        checked++;
+        const c = vectors.cosine(ids[i], ids[j]);
+        if (c >= threshold) add(ids[i], ids[j], c);
+      }
+    }
+    return { pairs, checked, method: 'all-pairs' };
+  }
+  const sigs = loadSignatures(library, key, ids);
+  let meanNormSq = 0;
+  for (const m of sigs.mean) meanNormSq += m * m;
+  const probes = probe ? Uint8Array.from(sigs.ids, (id) => (probe(id) ? 1 : 0)) : undefined;
+  const found = nearPairs({
+    count: sigs.ids.length,
+    signatures: sigs.data,
+    meanNormSq,
+    threshold,
+    cosine: (a, b) => vectors.cosine(sigs.ids[a], sigs.ids[b]),
+    probes,
+  });
+  for (const p of found.pairs) add(sigs.ids[p.a], sigs.ids[p.b], p.score);
+  return { pairs, checked: found.checked, method: 'lsh' };
+}
+
+export interface PairsReport {
+  /** Contents compared against the library (all of them when nothing was stored yet). */
+  compared: number;
+  /** Whether this was a from-scratch run. */
+  full: boolean;
+  found: number;
+  /** Contents whose pairs were dropped because they left the library. */
+  removed: number;
+  total: number;
+  ms: number;
+}
+
+/**
+ * Indexing time, after persistVectorIndex: finds the pairs at or above STORED_PAIRS_THRESHOLD that
+ * involve contents not covered yet, stores them, and drops the pairs of contents that are gone.
+ */
+export function persistNearPairs(library: Library, key: string): PairsReport {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return persistPairsOnce(library, key);
+    } catch (err) {
+      if (!(err instanceof ConcurrentChange)) throw err;
+      if (attempt >= PERSIST_ATTEMPTS) throw new TriagemError('near-duplicate pairs keep changing under another process; try again', 'search-busy', library.file);
+    }
+  }
+}
+
+function persistPairsOnce(library: Library, key: string): PairsReport {
+  const started = performance.now();
+  const { id: modelId, dim } = library.embeddingModel(key);
+  const store = library.vectorBlocks;
+  const state = store.state(modelId);
+  const embedded = library.embeddedIdList(key);
+  const inLibrary = new IdMask(embedded);
+  const paired = state?.pairsThreshold === STORED_PAIRS_THRESHOLD ? store.read(modelId, 'paired', 0) : undefined;
+  const covered = new IdMask(paired ? blockIds(paired) : []);
+  const fresh: number[] = [];
+  for (const id of embedded) if (!covered.has(id)) fresh.push(id);
+  let removed = 0;
+  for (const b of paired ?? []) for (const id of b.ids) if (!inLibrary.has(id)) removed++;
+  const writes: Write[] = [];
+  let found: ContentPair[] = [];
+  if (fresh.length > 0) {
+    const full = !paired || fresh.length === embedded.length;
+    const vectors = new Vectors(library, key, full && embedded.length * dim * 2 <= FULL_RUN_VECTOR_BYTES);
+    const freshMask = new IdMask(fresh);
+    found = comparePairs(library, key, embedded, full ? undefined : (id) => freshMask.has(id), STORED_PAIRS_THRESHOLD, vectors).pairs;
+  }
+  if (!paired) {
+    writes.push((w) => w.resetPairs(STORED_PAIRS_THRESHOLD));
+    writes.push((w) => w.clear('paired'));
+    appendToBlocks([], Int32Array.from(fresh), new Uint8Array(0), 0, 'paired', writes);
+  } else if (fresh.length > 0 || removed > 0) {
+    const gone = (id: number) => !inLibrary.has(id);
+    if (removed > 0) {
+      const goneIds: number[] = [];
+      for (const b of paired) for (const id of b.ids) if (gone(id)) goneIds.push(id);
+      writes.push((w) => w.deletePairsOf(goneIds));
+    }
+    appendToBlocks(removeFromBlocks(paired, gone, 0, 'paired', writes), Int32Array.from(fresh), new Uint8Array(0), 0, 'paired', writes);
+  }
+  if (found.length > 0) writes.push((w: BlockWriter) => w.putPairs(found));
+  if (writes.length > 0) store.commit(modelId, state?.generation, (w) => writes.forEach((write) => write(w)));
+  return { compared: fresh.length, full: !paired, found: found.length, removed, total: embedded.length, ms: performance.now() - started };
+}
+
 /**
  * Near-duplicate pairs of one model's embeddings at one threshold, kept between runs: each `find()`
- * compares only contents it has not compared yet.
+ * compares in memory only contents neither indexing nor an earlier run has compared.
  */
 export class NearDuplicates {
-  private readonly known = new Set<number>();
+  private known = new Set<number>();
   private pairs: ContentPair[] = [];
-  private readonly vectors = new Map<number, Int16Array>();
-  private readonly read: (contentId: number) => Int16Array | undefined;
+  /** The stored state the pairs were seeded from (its generation), or undefined when in memory only. */
+  private seededFrom: number | undefined;
 
   constructor(
     private readonly library: Library,
@@ -103,7 +267,6 @@ export class NearDuplicates {
     readonly threshold = DEFAULT_DUPLICATE_THRESHOLD,
   ) {
     if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${threshold}`);
-    this.read = library.fixedEmbeddingReader(modelKey);
   }
 
   /** The near pairs found so far (content ids, a < b). */
@@ -111,116 +274,65 @@ export class NearDuplicates {
     return this.pairs;
   }
 
-  private cosine(a: number, b: number): number {
-    const va = this.vector(a);
-    const vb = this.vector(b);
-    return va && vb ? cosineFixed16(va, vb) : -1;
-  }
-
-  private vector(id: number): Int16Array | undefined {
-    let v = this.vectors.get(id);
-    if (!v) {
-      v = this.read(id);
-      if (!v) return undefined;
-      // Bounded: at a million images the pairs to confirm touch most of the library (~1 KB each).
-      if (this.vectors.size >= VECTOR_CACHE) this.vectors.clear();
-      this.vectors.set(id, v);
-    }
-    return v;
-  }
-
   find(opts: { exact?: boolean } = {}): DuplicateReport {
     const started = performance.now();
-    const embedded = this.library.embeddedContentIds(this.modelKey);
+    const { id: modelId } = this.library.embeddingModel(this.modelKey);
+    const embedded = new IdMask(this.library.embeddedIdList(this.modelKey));
     // Only contents that some present file still holds take part.
-    const current = new Set<number>();
-    for (const id of this.library.presentContentIds()) if (embedded.has(id)) current.add(id);
+    const current: number[] = [];
+    for (const id of this.library.presentContentIds()) if (embedded.has(id)) current.push(id);
+    const currentMask = new IdMask(current);
+
+    // Pairs indexing stored, when they reach down to this threshold: re-read whenever indexing ran since.
+    const state = this.library.vectorBlocks.state(modelId);
+    const usable = state && state.pairsThreshold !== null && this.threshold >= state.pairsThreshold;
+    if (usable && state.generation !== this.seededFrom) {
+      const paired = this.library.vectorBlocks.read(modelId, 'paired', 0) ?? [];
+      this.known = new Set(blockIds(paired));
+      const stored = this.library.vectorBlocks.pairs(modelId, this.threshold);
+      this.pairs = Array.from(stored.a, (a, i) => ({ a, b: stored.b[i], score: stored.score[i] }));
+      this.seededFrom = state.generation;
+    } else if (!usable && this.seededFrom !== undefined) {
+      this.known = new Set();
+      this.pairs = [];
+      this.seededFrom = undefined;
+    }
+
     let gone = false;
     for (const id of this.known) {
-      if (!current.has(id)) {
+      if (!currentMask.has(id)) {
         this.known.delete(id);
         gone = true;
       }
     }
-    if (gone) this.pairs = this.pairs.filter((p) => this.known.has(p.a) && this.known.has(p.b));
-    const fresh: number[] = [];
-    for (const id of current) if (!this.known.has(id)) fresh.push(id);
+    if (gone) this.pairs = this.pairs.filter((p) => currentMask.has(p.a) && currentMask.has(p.b));
+    const fresh = current.filter((id) => !this.known.has(id));
 
     let method: DuplicateReport['method'] = 'none';
     let pairsChecked = 0;
+    const vectors = new Vectors(this.library, this.modelKey, false);
     if (fresh.length > 0) {
-      if (current.size <= ALL_PAIRS_LIMIT) {
-        method = 'all-pairs';
-        pairsChecked = this.allPairs(fresh, current);
-      } else {
-        method = 'lsh';
-        pairsChecked = this.hashed(fresh, current);
-      }
+      const freshMask = new IdMask(fresh);
+      const all = fresh.length === current.length;
+      const run = comparePairs(this.library, this.modelKey, Int32Array.from(current), all ? undefined : (id) => freshMask.has(id), this.threshold, vectors);
+      method = run.method;
+      pairsChecked = run.checked;
+      this.pairs.push(...run.pairs);
+      for (const id of fresh) this.known.add(id);
     }
-    for (const id of fresh) this.known.add(id);
-
     return {
-      groups: this.groups(opts.exact !== false),
+      groups: this.groups(opts.exact !== false, vectors),
       threshold: this.threshold,
       method,
+      stored: this.seededFrom !== undefined,
       compared: fresh.length,
-      total: current.size,
+      total: current.length,
       pairsChecked,
       ms: performance.now() - started,
     };
   }
 
-  private addPair(x: number, y: number, score: number): void {
-    this.pairs.push(x < y ? { a: x, b: y, score } : { a: y, b: x, score });
-  }
-
-  /** Every pair with at least one fresh content, exactly. */
-  private allPairs(fresh: number[], current: Set<number>): number {
-    const freshSet = new Set(fresh);
-    const old = [...current].filter((id) => !freshSet.has(id));
-    let checked = 0;
-    for (let i = 0; i < fresh.length; i++) {
-      for (let j = i + 1; j < fresh.length; j++) {
-        checked++;
-        const c = this.cosine(fresh[i], fresh[j]);
-        if (c >= this.threshold) this.addPair(fresh[i], fresh[j], c);
-      }
-      for (const o of old) {
-        checked++;
-        const c = this.cosine(fresh[i], o);
-        if (c >= this.threshold) this.addPair(fresh[i], o, c);
-      }
-    }
-    return checked;
-  }
-
-  /** LSH over the stored signatures; on a later run only pairs that include a fresh content. */
-  private hashed(fresh: number[], current: Set<number>): number {
-    const sigs = loadSignatures(this.library, this.modelKey, current);
-    const ids = sigs.ids;
-    let meanNormSq = 0;
-    for (const m of sigs.mean) meanNormSq += m * m;
-    let probes: Uint8Array | undefined;
-    if (fresh.length < current.size) {
-      const freshSet = new Set(fresh);
-      probes = new Uint8Array(ids.length);
-      ids.forEach((id, i) => {
-        if (freshSet.has(id)) probes![i] = 1;
-      });
-    }
-    const found = nearPairs({
-      count: ids.length,
-      signatures: sigs.data,
-      meanNormSq,
-      threshold: this.threshold,
-      cosine: (a, b) => this.cosine(ids[a], ids[b]),
-      probes,
-    });
-    for (const p of found.pairs) this.addPair(ids[p.a], ids[p.b], p.score);
-    return found.checked;
-  }
-
-  private groups(withExact: boolean): DuplicateGroup[] {
+  private groups(withExact: boolean, vectors: Vectors): DuplicateGroup[] {
     const index = new Map<number, number>();
     const idOf: number[] = [];
     const slot = (id: number): number => {
@@ -261,7 +373,7 @@ export class NearDuplicates {
       let similarity = linkMin.get(root) ?? this.threshold;
       if (contentIds.length <= EXACT_SIMILARITY_LIMIT) {
         for (let i = 0; i < contentIds.length; i++) {
-          for (let j = i + 1; j < contentIds.length; j++) similarity = Math.min(similarity, this.cosine(contentIds[i], contentIds[j]));
+          for (let j = i + 1; j < contentIds.length; j++) similarity = Math.min(similarity, vectors.cosine(contentIds[i], contentIds[j]));
         }
       }
       groups.push(makeGroup('near', Math.max(-1, Math.min(1, similarity)), groupFiles, contentIds.length));
@@ -277,7 +389,7 @@ export class NearDuplicates {
   }
 }
 
-/** One full run (keep a `NearDuplicates` to compare only new images next time). */
+/** One run (keep a `NearDuplicates` to compare only new images next time). */
 export function findDuplicates(library: Library, modelKey: string, opts: DuplicateOptions = {}): DuplicateReport {
   return new NearDuplicates(library, modelKey, opts.threshold ?? DEFAULT_DUPLICATE_THRESHOLD).find({ exact: opts.exact });
 }

@@ -100,6 +100,27 @@ export class EmbeddingRows {
     if (n > 0) yield { ids: ids.slice(0, n), data: data.slice(0, n * dim) };
   }
 
+  /** Every stored vector of a model as 16-bit values, in content id order (n × dim × 2 bytes). */
+  allFixed(modelId: number, dim: number): { ids: Int32Array; data: Int16Array } {
+    const n = this.size(modelId);
+    const ids = new Int32Array(n);
+    const data = new Int16Array(n * dim);
+    let at = 0;
+    let after = -1;
+    for (;;) {
+      const page = this.scan.all(modelId, after, STREAM_BATCH) as [number, Buffer][];
+      for (const [id, blob] of page) {
+        after = id;
+        if (blob.length !== dim * 2 || at >= n) continue;
+        ids[at] = id;
+        data.set(fixed16View(blob), at * dim);
+        at++;
+      }
+      if (page.length < STREAM_BATCH) break;
+    }
+    return { ids: ids.subarray(0, at), data: data.subarray(0, at * dim) };
+  }
+
   /** Decoded vectors of `ids` in that order; ids without a row are left out. */
   lookup(modelId: number, dim: number, ids: readonly number[]): VectorRows {
     const outIds: number[] = [];

@@ -239,6 +239,17 @@ export class Library {
     return new Set(this.rows.ids(this.embeddingModel(key).id));
   }
 
+  /** The same ids as a sorted array (cheaper than a Set at a million). */
+  embeddedIdList(key: string): Int32Array {
+    return this.rows.ids(this.embeddingModel(key).id);
+  }
+
+  /** Every stored embedding as 16-bit values (see vectors/fixed16.ts), in content id order: n × dim × 2 bytes. */
+  allFixedEmbeddings(key: string): { ids: Int32Array; data: Int16Array } {
+    const { id, dim } = this.embeddingModel(key);
+    return this.rows.allFixed(id, dim);
+  }
+
   /** Stores (or replaces) embeddings, all or none; each must have the model's width. */
   putEmbeddings(key: string, rows: { contentId: number; vector: Float32Array }[]): void {
     const { id, dim } = this.embeddingModel(key);

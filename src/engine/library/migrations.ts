@@ -72,7 +72,8 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // v2: each embedding stored once, as 16-bit fixed point in `embeddings` (see embeddings.ts), instead
   // of sqlite-vec float32 tables plus a 16-bit re-scoring copy; search codes and near-duplicate
   // signatures in `vector_state` / `vector_blocks` (see vector-blocks.ts) instead of per-model tables
-  // created outside migrations; a per-model counter of embedding changes. Existing float32 embeddings
+  // created outside migrations; near-duplicate pairs found at indexing time (`near_pairs`); a per-model
+  // counter of embedding changes. Existing float32 embeddings
   // are converted; existing search codes (format 1: sign and magnitude planes interleaved per image)
   // are split into the planes of format 2; the old tables are dropped.
   (db) => {
@@ -91,6 +92,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         fitted_on INTEGER NOT NULL,
         params BLOB,
         synced_change INTEGER NOT NULL,
+        pairs_threshold REAL,
         generation INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
       );
@@ -102,6 +104,14 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         data BLOB NOT NULL,
         PRIMARY KEY (model_id, kind, block)
       );
+      CREATE TABLE near_pairs (
+        model_id INTEGER NOT NULL,
+        a INTEGER NOT NULL,
+        b INTEGER NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (model_id, a, b)
+      ) WITHOUT ROWID;
+      CREATE INDEX near_pairs_b ON near_pairs(model_id, b);
     `);
     const exists = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name) !== undefined;
     // The fixed-point format of v2, spelled out here so later changes elsewhere cannot alter this step.
@@ -136,7 +146,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
           | undefined;
         if (q?.version === 1 && q.params) {
           db.prepare(
-            'INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, synced_change, generation, updated_at) VALUES (?, 2, 0, ?, ?, -1, 1, ?)',
+            'INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, synced_change, pairs_threshold, generation, updated_at) VALUES (?, 2, 0, ?, ?, -1, NULL, 1, ?)',
           ).run(id, q.fitted_on, q.params, Date.now());
           const plane = Math.ceil(dim / 64) * 8;
           const putBlock = db.prepare('INSERT INTO vector_blocks(model_id, kind, block, ids, data) VALUES (?, ?, ?, ?, ?)');

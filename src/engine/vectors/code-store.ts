@@ -33,111 +33,117 @@ export function librarySource(library: Library, key: string): VectorSource {
   };
 }
 
-/** Records of one kind, flattened in block order, with where each block starts. */
-export interface BlockSet {
-  ids: Int32Array;
-  data: Uint8Array;
-  blockIds: number[];
-  /** Position where each block begins; blockStart[blockIds.length] = ids.length. */
-  blockStart: number[];
+export type Write = (w: BlockWriter) => void;
+
+/** Membership by content id (ids are small dense integers, so a byte per id beats a Set at a million). */
+export class IdMask {
+  private bits: Uint8Array;
+  constructor(ids: ArrayLike<number> = []) {
+    let max = 0;
+    for (let i = 0; i < ids.length; i++) if (ids[i] > max) max = ids[i];
+    this.bits = new Uint8Array(max + 1);
+    for (let i = 0; i < ids.length; i++) this.bits[ids[i]] = 1;
+  }
+  has(id: number): boolean {
+    return id < this.bits.length && this.bits[id] === 1;
+  }
+  add(id: number): void {
+    if (id >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.bits.length * 2));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[id] = 1;
+  }
 }
 
-type Write = (w: BlockWriter) => void;
-
-export function blockSet(stored: readonly StoredBlock[], recordBytes: number): BlockSet {
-  const total = stored.reduce((s, b) => s + b.ids.length, 0);
-  const out: BlockSet = { ids: new Int32Array(total), data: new Uint8Array(total * recordBytes), blockIds: [], blockStart: [] };
+/** Every id of a kind's blocks, in block order. */
+export function blockIds(blocks: readonly StoredBlock[]): Int32Array {
+  const out = new Int32Array(blocks.reduce((s, b) => s + b.ids.length, 0));
   let at = 0;
-  for (const b of stored) {
-    out.blockIds.push(b.block);
-    out.blockStart.push(at);
-    out.ids.set(b.ids, at);
-    out.data.set(b.data, at * recordBytes);
+  for (const b of blocks) {
+    out.set(b.ids, at);
     at += b.ids.length;
   }
-  out.blockStart.push(at);
   return out;
 }
 
-/** Drops `removed` from the set: rewrites (or deletes) each block that held one. */
-export function removeRecords(set: BlockSet, removed: ReadonlySet<number>, recordBytes: number, kind: BlockKind, writes: Write[]): BlockSet {
-  if (removed.size === 0) return set;
-  const ids: number[] = [];
-  const blockIds: number[] = [];
-  const blockStart: number[] = [];
-  const data = new Uint8Array(set.data.length);
-  for (let b = 0; b < set.blockIds.length; b++) {
-    const start = ids.length;
-    let touched = false;
-    for (let s = set.blockStart[b]; s < set.blockStart[b + 1]; s++) {
-      if (removed.has(set.ids[s])) {
-        touched = true;
-        continue;
-      }
-      data.set(set.data.subarray(s * recordBytes, (s + 1) * recordBytes), ids.length * recordBytes);
-      ids.push(set.ids[s]);
-    }
-    const block = set.blockIds[b];
-    if (ids.length > start) {
-      blockIds.push(block);
-      blockStart.push(start);
-    }
-    if (!touched) continue;
-    if (ids.length === start) {
-      writes.push((w) => w.delete(kind, block));
-    } else {
-      const blockIdsCopy = Int32Array.from(ids.slice(start));
-      const blockData = data.slice(start * recordBytes, ids.length * recordBytes);
-      writes.push((w) => w.put(kind, block, blockIdsCopy, blockData));
-    }
+/** The records of a kind's blocks back to back, in block order. */
+export function blockData(blocks: readonly StoredBlock[]): Uint8Array {
+  const out = new Uint8Array(blocks.reduce((s, b) => s + b.data.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b.data, at);
+    at += b.data.length;
   }
-  blockStart.push(ids.length);
-  return { ids: Int32Array.from(ids), data: data.slice(0, ids.length * recordBytes), blockIds, blockStart };
+  return out;
 }
 
-/** Appends records: fills the last block, then opens new ones; each touched block is rewritten whole. */
-export function appendRecords(set: BlockSet, ids: Int32Array, data: Uint8Array, recordBytes: number, kind: BlockKind, writes: Write[]): BlockSet {
-  if (ids.length === 0) return set;
-  const allIds = new Int32Array(set.ids.length + ids.length);
-  allIds.set(set.ids);
-  allIds.set(ids, set.ids.length);
-  const allData = new Uint8Array(allIds.length * recordBytes);
-  allData.set(set.data);
-  allData.set(data, set.data.length);
-  const blockIds = [...set.blockIds];
-  const blockStart = set.blockStart.slice(0, -1);
-  let at = set.ids.length;
-  // The last block takes what fits; its existing records are rewritten with the new ones.
-  let block = blockIds.length > 0 ? blockIds[blockIds.length - 1] : 0;
-  let start = blockIds.length > 0 ? blockStart[blockStart.length - 1] : 0;
-  if (blockIds.length === 0 || at - start >= BLOCK_CAPACITY) {
-    block++;
-    start = at;
-    blockIds.push(block);
-    blockStart.push(start);
-  }
-  while (at < allIds.length) {
-    const end = Math.min(allIds.length, start + BLOCK_CAPACITY);
-    const b = block;
-    const blockIdsCopy = allIds.slice(start, end);
-    const blockData = allData.slice(start * recordBytes, end * recordBytes);
-    writes.push((w) => w.put(kind, b, blockIdsCopy, blockData));
-    at = end;
-    if (at < allIds.length) {
-      block++;
-      start = at;
-      blockIds.push(block);
-      blockStart.push(start);
+/** Drops the ids `gone` holds: each block that held one is rewritten (or deleted); the others are untouched. */
+export function removeFromBlocks(blocks: readonly StoredBlock[], gone: (id: number) => boolean, recordBytes: number, kind: BlockKind, writes: Write[]): StoredBlock[] {
+  const out: StoredBlock[] = [];
+  for (const b of blocks) {
+    let keep = 0;
+    for (const id of b.ids) if (!gone(id)) keep++;
+    if (keep === b.ids.length) {
+      out.push(b);
+      continue;
     }
+    const block = b.block;
+    if (keep === 0) {
+      writes.push((w) => w.delete(kind, block));
+      continue;
+    }
+    const ids = new Int32Array(keep);
+    const data = new Uint8Array(keep * recordBytes);
+    let k = 0;
+    b.ids.forEach((id, i) => {
+      if (gone(id)) return;
+      ids[k] = id;
+      data.set(b.data.subarray(i * recordBytes, (i + 1) * recordBytes), k * recordBytes);
+      k++;
+    });
+    const rebuilt = { block, ids, data };
+    writes.push((w) => w.put(kind, block, rebuilt.ids, rebuilt.data));
+    out.push(rebuilt);
   }
-  blockStart.push(allIds.length);
-  return { ids: allIds, data: allData, blockIds, blockStart };
+  return out;
+}
+
+/** Appends records: fills the last block, then opens new ones; only those blocks are written. */
+export function appendToBlocks(blocks: readonly StoredBlock[], ids: Int32Array, data: Uint8Array, recordBytes: number, kind: BlockKind, writes: Write[]): StoredBlock[] {
+  if (ids.length === 0) return [...blocks];
+  const out = [...blocks];
+  let at = 0;
+  const last = out.length > 0 ? out[out.length - 1] : undefined;
+  if (last && last.ids.length < BLOCK_CAPACITY) {
+    const take = Math.min(BLOCK_CAPACITY - last.ids.length, ids.length);
+    const mergedIds = new Int32Array(last.ids.length + take);
+    mergedIds.set(last.ids);
+    mergedIds.set(ids.subarray(0, take), last.ids.length);
+    const mergedData = new Uint8Array(mergedIds.length * recordBytes);
+    mergedData.set(last.data);
+    mergedData.set(data.subarray(0, take * recordBytes), last.data.length);
+    const merged = { block: last.block, ids: mergedIds, data: mergedData };
+    out[out.length - 1] = merged;
+    writes.push((w) => w.put(kind, merged.block, merged.ids, merged.data));
+    at = take;
+  }
+  let block = out.length > 0 ? out[out.length - 1].block : 0;
+  while (at < ids.length) {
+    const end = Math.min(ids.length, at + BLOCK_CAPACITY);
+    const fresh = { block: ++block, ids: ids.slice(at, end), data: data.slice(at * recordBytes, end * recordBytes) };
+    out.push(fresh);
+    writes.push((w) => w.put(kind, fresh.block, fresh.ids, fresh.data));
+    at = end;
+  }
+  return out;
 }
 
 /** Replaces every block of a kind with `ids`/`data` laid out from block 1. */
-function rewriteAll(ids: Int32Array, data: Uint8Array, recordBytes: number, kind: BlockKind, writes: Write[]): void {
+function rewriteAll(ids: Int32Array, data: Uint8Array, recordBytes: number, kind: BlockKind, writes: Write[]): StoredBlock[] {
   writes.push((w) => w.clear(kind));
-  appendRecords({ ids: new Int32Array(0), data: new Uint8Array(0), blockIds: [], blockStart: [0] }, ids, data, recordBytes, kind, writes);
+  return appendToBlocks([], ids, data, recordBytes, kind, writes);
 }
 
 function storedParams(library: Library, modelId: number, dim: number): { params: QuantizerParams; fittedOn: number } | undefined {
@@ -148,16 +154,17 @@ function storedParams(library: Library, modelId: number, dim: number): { params:
 }
 
 /** The stored sign and magnitude planes, or undefined when missing or out of step with each other. */
-function storedPlanes(library: Library, modelId: number, plane: number): { signs: BlockSet; mags: BlockSet } | undefined {
+function storedPlanes(library: Library, modelId: number, plane: number): { signs: StoredBlock[]; mags: StoredBlock[] } | undefined {
   const signs = library.vectorBlocks.read(modelId, 'signs', plane);
   const mags = library.vectorBlocks.read(modelId, 'mags', plane);
   if (!signs || !mags || signs.length !== mags.length) return undefined;
   for (let b = 0; b < signs.length; b++) {
     const x = signs[b];
     const y = mags[b];
-    if (x.block !== y.block || x.ids.length !== y.ids.length || x.ids.some((id, i) => id !== y.ids[i])) return undefined;
+    if (x.block !== y.block || x.ids.length !== y.ids.length) return undefined;
+    for (let i = 0; i < x.ids.length; i++) if (x.ids[i] !== y.ids[i]) return undefined;
   }
-  return { signs: blockSet(signs, plane), mags: blockSet(mags, plane) };
+  return { signs, mags };
 }
 
 export interface PersistReport {
@@ -188,88 +195,94 @@ function persistOnce(library: Library, key: string): PersistReport {
   const change = library.embeddingsChange(key);
   const store = library.vectorBlocks;
   const state = store.state(modelId);
-  const source = librarySource(library, key);
-  const embedded = source.ids();
+  const embedded = library.embeddedIdList(key);
+  const inLibrary = new IdMask(embedded);
   const plane = planeBytes(dim);
   const sigSize = signatureBytes();
   const writes: Write[] = [];
 
   // Codes: appended with the stored quantizer, or everything re-encoded after a (re-)fit.
   let quantizer = storedParams(library, modelId, dim);
-  let planes = quantizer ? storedPlanes(library, modelId, plane) : undefined;
-  const refit = !planes || needsRefit(quantizer?.fittedOn ?? 0, embedded.size);
-  const haveCodes = new Set<number>(planes?.signs.ids ?? []);
-  const codesRemoved = new Set<number>();
-  for (const id of haveCodes) if (!embedded.has(id)) codesRemoved.add(id);
-  const codesNeeded = new Set<number>();
-  for (const id of embedded) if (refit || !haveCodes.has(id)) codesNeeded.add(id);
-
+  const planes = quantizer ? storedPlanes(library, modelId, plane) : undefined;
+  const refit = !planes || needsRefit(quantizer?.fittedOn ?? 0, embedded.length);
+  const coded = new IdMask(planes ? blockIds(planes.signs) : []);
   // Signatures are centred on the quantizer's mean (see signatures.ts): all re-made after a re-fit.
-  const storedSigs = !refit && state?.signaturesVersion === SIGNATURE_VERSION ? store.read(modelId, 'signatures', sigSize) : undefined;
-  let sigs = storedSigs ? blockSet(storedSigs, sigSize) : undefined;
-  const haveSigs = new Set<number>(sigs?.ids ?? []);
-  const sigsRemoved = new Set<number>();
-  for (const id of haveSigs) if (!embedded.has(id)) sigsRemoved.add(id);
-  const sigsNeeded = new Set<number>();
-  for (const id of embedded) if (!haveSigs.has(id)) sigsNeeded.add(id);
+  const sigBlocks = !refit && state?.signaturesVersion === SIGNATURE_VERSION ? store.read(modelId, 'signatures', sigSize) : undefined;
+  const signed = new IdMask(sigBlocks ? blockIds(sigBlocks) : []);
 
-  if (refit && embedded.size > 0) quantizer = fitOnSample(source, embedded);
-  else if (embedded.size === 0) quantizer = undefined;
+  const codesNeeded = new IdMask();
+  const sigsNeeded = new IdMask();
+  let codesRemoved = 0;
+  let sigsRemoved = 0;
+  let needed = 0;
+  for (const id of embedded) {
+    const c = refit || !coded.has(id);
+    const s = !signed.has(id);
+    if (c) codesNeeded.add(id);
+    if (s) sigsNeeded.add(id);
+    if (c || s) needed++;
+  }
+  if (planes) for (const b of planes.signs) for (const id of b.ids) if (!inLibrary.has(id)) codesRemoved++;
+  if (sigBlocks) for (const b of sigBlocks) for (const id of b.ids) if (!inLibrary.has(id)) sigsRemoved++;
 
-  // One pass over the vectors that need either.
-  const wanted = quantizer ? new Set<number>([...codesNeeded, ...sigsNeeded]) : new Set<number>();
-  const hasher = quantizer && new SignatureHasher(quantizer.params.mean);
+  if (refit && embedded.length > 0) quantizer = fitOnSample(librarySource(library, key), embedded);
+  else if (embedded.length === 0) quantizer = undefined;
+
+  // One pass over the vectors that need either (all of them: one sequential read instead of lookups).
   const codeIds: number[] = [];
   const signParts: Uint8Array[] = [];
   const magParts: Uint8Array[] = [];
   const sigIds: number[] = [];
   const sigParts: Uint8Array[] = [];
-  for (const rows of source.read(wanted)) {
-    const forCodes: number[] = [];
-    const forSigs: number[] = [];
-    rows.ids.forEach((id, r) => {
-      if (codesNeeded.has(id)) forCodes.push(r);
-      if (sigsNeeded.has(id)) forSigs.push(r);
-    });
-    if (quantizer && forCodes.length) {
-      const sub = forCodes.length === rows.ids.length ? rows : pick(rows, forCodes, dim);
-      const codes = encodeCodes(quantizer.params, sub);
-      signParts.push(codes.signs);
-      magParts.push(codes.mags);
-      codeIds.push(...sub.ids);
-    }
-    if (hasher && forSigs.length) {
-      const sub = forSigs.length === rows.ids.length ? rows : pick(rows, forSigs, dim);
-      sigParts.push(hasher.signAll(sub.data, sub.ids.length));
-      sigIds.push(...sub.ids);
+  if (quantizer && needed > 0) {
+    const hasher = new SignatureHasher(quantizer.params.mean);
+    const wanted = needed === embedded.length ? undefined : new Set(Array.from(embedded).filter((id) => codesNeeded.has(id) || sigsNeeded.has(id)));
+    for (const rows of library.streamEmbeddings(key, wanted)) {
+      const forCodes: number[] = [];
+      const forSigs: number[] = [];
+      rows.ids.forEach((id, r) => {
+        if (codesNeeded.has(id)) forCodes.push(r);
+        if (sigsNeeded.has(id)) forSigs.push(r);
+      });
+      if (forCodes.length) {
+        const sub = forCodes.length === rows.ids.length ? rows : pick(rows, forCodes, dim);
+        const codes = encodeCodes(quantizer.params, sub);
+        signParts.push(codes.signs);
+        magParts.push(codes.mags);
+        codeIds.push(...sub.ids);
+      }
+      if (forSigs.length) {
+        const sub = forSigs.length === rows.ids.length ? rows : pick(rows, forSigs, dim);
+        sigParts.push(hasher.signAll(sub.data, sub.ids.length));
+        sigIds.push(...sub.ids);
+      }
     }
   }
-  const newIds = Int32Array.from(codeIds);
+  const gone = (id: number) => !inLibrary.has(id);
+  const newCodeIds = Int32Array.from(codeIds);
   if (refit) {
-    rewriteAll(newIds, joinBytes(signParts), plane, 'signs', writes);
-    rewriteAll(newIds, joinBytes(magParts), plane, 'mags', writes);
+    rewriteAll(newCodeIds, joinBytes(signParts), plane, 'signs', writes);
+    rewriteAll(newCodeIds, joinBytes(magParts), plane, 'mags', writes);
     const params = quantizer ? serializeParams(quantizer.params) : null;
     const fittedOn = quantizer?.fittedOn ?? 0;
     writes.push((w) => w.setCodes(CODE_VERSION, fittedOn, params));
   } else if (planes) {
-    const signs = appendRecords(removeRecords(planes.signs, codesRemoved, plane, 'signs', writes), newIds, joinBytes(signParts), plane, 'signs', writes);
-    const mags = appendRecords(removeRecords(planes.mags, codesRemoved, plane, 'mags', writes), newIds, joinBytes(magParts), plane, 'mags', writes);
-    planes = { signs, mags };
+    appendToBlocks(removeFromBlocks(planes.signs, gone, plane, 'signs', writes), newCodeIds, joinBytes(signParts), plane, 'signs', writes);
+    appendToBlocks(removeFromBlocks(planes.mags, gone, plane, 'mags', writes), newCodeIds, joinBytes(magParts), plane, 'mags', writes);
   }
-  if (!sigs) {
+  if (!sigBlocks) {
     rewriteAll(Int32Array.from(sigIds), joinBytes(sigParts), sigSize, 'signatures', writes);
     writes.push((w) => w.setSignaturesVersion(SIGNATURE_VERSION));
   } else {
-    sigs = removeRecords(sigs, sigsRemoved, sigSize, 'signatures', writes);
-    sigs = appendRecords(sigs, Int32Array.from(sigIds), joinBytes(sigParts), sigSize, 'signatures', writes);
+    appendToBlocks(removeFromBlocks(sigBlocks, gone, sigSize, 'signatures', writes), Int32Array.from(sigIds), joinBytes(sigParts), sigSize, 'signatures', writes);
   }
   if (writes.length > 0 || state?.syncedChange !== change) {
     writes.push((w) => w.setSyncedChange(change));
     store.commit(modelId, state?.generation, (w) => writes.forEach((write) => write(w)));
   }
   return {
-    codes: { added: codeIds.length, removed: codesRemoved.size, refit: refit && embedded.size > 0, total: embedded.size },
-    signatures: { added: sigIds.length, removed: sigsRemoved.size, total: embedded.size },
+    codes: { added: codeIds.length, removed: refit ? 0 : codesRemoved, refit: refit && embedded.length > 0, total: embedded.length },
+    signatures: { added: sigIds.length, removed: sigBlocks ? sigsRemoved : 0, total: embedded.length },
     ms: performance.now() - started,
   };
 }
@@ -307,7 +320,7 @@ export function openVectorIndex(library: Library, key: string): { index: TwoStag
   const quantizer = storedParams(library, modelId, dim);
   const planes = quantizer ? storedPlanes(library, modelId, planeBytes(dim)) : undefined;
   const lookup = library.fixedEmbeddingReader(key);
-  const stored = quantizer && planes ? { ...quantizer, ids: planes.signs.ids, signs: planes.signs.data, mags: planes.mags.data } : undefined;
+  const stored = quantizer && planes ? { ...quantizer, ids: blockIds(planes.signs), signs: blockData(planes.signs), mags: blockData(planes.mags) } : undefined;
   const index = new TwoStageIndex(dim, lookup, stored);
   if (stored && state?.syncedChange === change) {
     return { index, sync: { added: 0, removed: 0, rebuilt: false, total: index.size, ms: performance.now() - started } };
@@ -327,45 +340,32 @@ export interface Signatures {
 }
 
 /** Signatures of `wanted` (default: every embedded content), stored ones read and missing ones computed; never writes. */
-export function loadSignatures(library: Library, key: string, wanted?: ReadonlySet<number>): Signatures {
+export function loadSignatures(library: Library, key: string, wanted?: ArrayLike<number>): Signatures {
   const { id: modelId, dim } = library.embeddingModel(key);
   const size = signatureBytes();
-  const want = wanted ?? library.embeddedContentIds(key);
+  const want = wanted ?? library.embeddedIdList(key);
+  const wantMask = new IdMask(want);
   const state = library.vectorBlocks.state(modelId);
   const quantizer = storedParams(library, modelId, dim);
   const stored = quantizer && state?.signaturesVersion === SIGNATURE_VERSION ? library.vectorBlocks.read(modelId, 'signatures', size) : undefined;
   // Without a stored quantizer, a centre from a sample (and every signature made here).
-  const mean = quantizer?.params.mean ?? (want.size > 0 ? fitOnSample(librarySource(library, key), want).params.mean : new Float32Array(dim));
-  const ids: number[] = [];
-  const parts: Uint8Array[] = [];
-  const have = new Set<number>();
-  for (const b of stored ?? []) {
-    const keep: number[] = [];
-    b.ids.forEach((id, i) => {
-      if (want.has(id) && !have.has(id)) {
-        keep.push(i);
-        have.add(id);
-      }
-    });
-    if (keep.length === b.ids.length) {
-      parts.push(b.data);
-    } else {
-      const data = new Uint8Array(keep.length * size);
-      keep.forEach((i, k) => data.set(b.data.subarray(i * size, (i + 1) * size), k * size));
-      parts.push(data);
-    }
-    for (const i of keep) ids.push(b.ids[i]);
-  }
+  const mean = quantizer?.params.mean ?? (want.length > 0 ? fitOnSample(librarySource(library, key), Array.from(want)).params.mean : new Float32Array(dim));
+  const kept = removeFromBlocks(stored ?? [], (id) => !wantMask.has(id), size, 'signatures', []);
+  const ids = blockIds(kept);
+  const have = new IdMask(ids);
   const missing = new Set<number>();
-  for (const id of want) if (!have.has(id)) missing.add(id);
-  let computed = 0;
+  for (let i = 0; i < want.length; i++) if (!have.has(want[i])) missing.add(want[i]);
+  const parts: Uint8Array[] = [blockData(kept)];
+  const extraIds: number[] = [];
   if (missing.size > 0) {
     const hasher = new SignatureHasher(mean);
     for (const rows of library.streamEmbeddings(key, missing)) {
       parts.push(hasher.signAll(rows.data, rows.ids.length));
-      ids.push(...rows.ids);
-      computed += rows.ids.length;
+      extraIds.push(...rows.ids);
     }
   }
-  return { ids: Int32Array.from(ids), data: joinBytes(parts), mean, computed };
+  const allIds = new Int32Array(ids.length + extraIds.length);
+  allIds.set(ids);
+  allIds.set(extraIds, ids.length);
+  return { ids: allIds, data: joinBytes(parts), mean, computed: extraIds.length };
 }
