@@ -174,7 +174,7 @@ export class Library {
     return row;
   }
 
-  /** Persisted search codes and near-duplicate signatures (written by indexing, read by search). */
+  /** Persisted search codes, near-duplicate signatures and near pairs (written by indexing, read by search). */
   get vectorBlocks(): VectorBlocks {
     return (this.blocks ??= new VectorBlocks(this.db));
   }

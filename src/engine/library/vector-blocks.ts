@@ -11,12 +11,13 @@
 //                   record per id): a million records load as ~250 blob reads instead of a million
 //                   row reads. Kinds: 'signs' and 'mags' (the search index's sign and magnitude
 //                   planes, same ids), 'signatures' (random-hyperplane signatures for near-duplicates)
-//                   and 'paired' (no record: the contents `near_pairs` is complete for).
+//                   'paired' (no record: the contents `near_pairs` is complete for) and 'sample' (the
+//                   16-bit embeddings of a fixed sample, the background a query's scores are read against).
 // Only indexing writes here (vectors/code-store.ts); searching and duplicate finding only read.
 
 import type { Database } from 'better-sqlite3';
 
-export type BlockKind = 'signs' | 'mags' | 'signatures' | 'paired';
+export type BlockKind = 'signs' | 'mags' | 'signatures' | 'paired' | 'sample';
 
 export interface VectorState {
   codesVersion: number;

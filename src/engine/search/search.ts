@@ -13,7 +13,7 @@ import { backgroundStats, relevanceCutoff, type Cutoff } from './cutoff.js';
 import { filesForContents } from './files.js';
 import { allowedContents, hasFilters, type SearchFilters } from './filters.js';
 import { combineTerms, parseQuery, type QueryTerm } from './query.js';
-import { openVectorIndex } from '../vectors/code-store.js';
+import { SAMPLE_SIZE, openVectorIndex } from '../vectors/code-store.js';
 import type { Neighbour, SearchResult, SyncReport, VectorIndex } from '../vectors/types.js';
 
 export type { SearchFilters } from './filters.js';
@@ -76,13 +76,9 @@ export interface OpenSessionOptions {
 }
 
 const DEFAULT_LIMIT = 20;
-/** Contents whose exact scores stand for "what this query scores on a typical image". */
-const BACKGROUND_SAMPLE = 1024;
 
 /** A library and a model opened for searching: codes loaded (never written), model warm. */
 export class SearchSession {
-  private background: Float32Array | undefined;
-
   private constructor(
     readonly library: Library,
     readonly model: ClipModel,
@@ -90,6 +86,8 @@ export class SearchSession {
     readonly modelKey: string,
     /** What opening had to encode in memory because indexing had not stored it yet. */
     readonly sync: SyncReport,
+    /** Embeddings of ordinary images, row-major: the background of the relevance cut-off. */
+    private background: Float32Array | undefined,
   ) {}
 
   static async open(library: Library, model: ClipModel, opts: OpenSessionOptions = {}): Promise<SearchSession> {
@@ -108,7 +106,7 @@ export class SearchSession {
       throw err;
     }
     await warm;
-    return new SearchSession(library, model, opened.index, key, opened.sync);
+    return new SearchSession(library, model, opened.index, key, opened.sync, opened.sample);
   }
 
   async searchText(query: string, opts: SearchOptions = {}): Promise<TextSearchResponse> {
@@ -221,12 +219,12 @@ export class SearchSession {
 
   /**
    * Exact scores of `query` against a fixed sample of the library: the background the relevance
-   * cut-off compares a result to.
+   * cut-off compares a result to. Indexing stores the sample; without one it is read here.
    */
   private backgroundScores(query: Float32Array): Float32Array {
     if (!this.background) {
       const ids = this.index.ids();
-      const take = Math.min(ids.length, BACKGROUND_SAMPLE);
+      const take = Math.min(ids.length, SAMPLE_SIZE);
       // A fixed stride through the index is as good as random here (its order is indexing order, not
       // similarity) and keeps the sample stable between queries.
       const step = ids.length / Math.max(1, take);

@@ -36,12 +36,17 @@ export interface Codes {
   mags: Uint8Array;
 }
 
+/** Codes of some ids, as one stored block holds them. */
+export interface CodeBlock extends Codes {
+  ids: Int32Array;
+}
+
 /** Codes as persisted, with the quantizer that made them. */
-export interface TwoStageCodes extends Codes {
+export interface TwoStageCodes {
   params: QuantizerParams;
   /** How many embeddings the quantizer was fitted on. */
   fittedOn: number;
-  ids: Int32Array;
+  blocks: readonly CodeBlock[];
 }
 
 /**
@@ -116,12 +121,33 @@ export class TwoStageIndex implements VectorIndex {
     this.dim = dim;
     this.plane = planeBytes(dim);
     this.scanner = new HammingScanner(this.plane / 8);
-    if (stored && stored.ids.length > 0) {
-      const bytes = stored.ids.length * this.plane;
-      if (stored.params.dim !== dim || stored.signs.length !== bytes || stored.mags.length !== bytes) throw new Error('stored codes do not match the index dimension');
+    const n = stored ? stored.blocks.reduce((sum, b) => sum + b.ids.length, 0) : 0;
+    if (stored && n > 0) {
+      if (stored.params.dim !== dim) throw new Error('stored codes do not match the index dimension');
       this.params = stored.params;
       this.fitted = stored.fittedOn;
-      this.appendCodes(stored.ids, stored);
+      // Each block straight into place, one copy per byte: opening an index is on the path of the
+      // first query, and fresh large allocations are what it costs.
+      let maxId = 0;
+      for (const b of stored.blocks) for (let i = 0; i < b.ids.length; i++) if (b.ids[i] > maxId) maxId = b.ids[i];
+      this.slotOf = new Int32Array(maxId + 1).fill(-1);
+      this.slotIds = new Int32Array(n);
+      this.mags = new Uint8Array(n * this.plane);
+      this.scanner.reserve(n);
+      let at = 0;
+      for (const b of stored.blocks) {
+        const bytes = b.ids.length * this.plane;
+        if (b.signs.length !== bytes || b.mags.length !== bytes) throw new Error('stored codes do not match the index dimension');
+        for (let i = 0; i < b.ids.length; i++) {
+          if (this.slotOf[b.ids[i]] >= 0) throw new Error(`stored codes hold id ${b.ids[i]} twice`);
+          this.slotOf[b.ids[i]] = at + i;
+        }
+        this.slotIds.set(b.ids, at);
+        this.mags.set(b.mags, at * this.plane);
+        this.scanner.append(b.signs);
+        at += b.ids.length;
+      }
+      this.count = n;
     }
   }
 
