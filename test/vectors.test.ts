@@ -36,7 +36,7 @@ class MapSource implements VectorSource {
     list.forEach((id, i) => data.set(this.vectors.get(id)!, i * this.dim));
     yield { ids: Int32Array.from(list), data };
   }
-  lookup = (id: number): Int16Array | undefined => this.fixed.get(id);
+  lookup = (ids: readonly number[]): (Int16Array | undefined)[] => ids.map((id) => this.fixed.get(id));
 }
 
 /** Exact top k by the stored (16-bit) vectors, which is what the index re-scores with. */
@@ -44,7 +44,7 @@ function exactTop(source: MapSource, query: Float32Array, k: number, filter?: Re
   const scored: [number, number][] = [];
   for (const id of source.vectors.keys()) {
     if (filter && !filter.has(id)) continue;
-    scored.push([dotFixed16(query, source.lookup(id)!), id]);
+    scored.push([dotFixed16(query, source.lookup([id])[0]!), id]);
   }
   return scored
     .sort((a, b) => b[0] - a[0])

@@ -26,6 +26,7 @@ export class EmbeddingRows {
   private readonly idList: Statement;
   private readonly count: Statement;
   private readonly scan: Statement;
+  private readonly many: Statement;
 
   constructor(private readonly db: Database) {
     this.put = db.prepare('INSERT OR REPLACE INTO embeddings(model_id, content_id, vec) VALUES (?, ?, ?)');
@@ -34,6 +35,7 @@ export class EmbeddingRows {
     this.idList = db.prepare('SELECT content_id FROM embeddings WHERE model_id = ? ORDER BY content_id').pluck();
     this.count = db.prepare('SELECT count(*) FROM embeddings WHERE model_id = ?').pluck();
     this.scan = db.prepare('SELECT content_id, vec FROM embeddings WHERE model_id = ? AND content_id > ? ORDER BY content_id LIMIT ?').raw();
+    this.many = db.prepare('SELECT content_id, vec FROM embeddings WHERE model_id = ? AND content_id IN (SELECT value FROM json_each(?))').raw();
   }
 
   /** Writes (or replaces) rows; the caller holds the transaction and has checked the width. */
@@ -51,6 +53,15 @@ export class EmbeddingRows {
   fixed(modelId: number, contentId: number, dim: number): Int16Array | undefined {
     const blob = this.get.get(modelId, contentId) as Buffer | undefined;
     return blob && blob.length === dim * 2 ? fixed16View(blob) : undefined;
+  }
+
+  /** The stored 16-bit vectors of `ids`, in that order (undefined where none): one query for all. */
+  fixedMany(modelId: number, ids: readonly number[], dim: number): (Int16Array | undefined)[] {
+    const found = new Map<number, Int16Array>();
+    for (const [id, blob] of this.many.all(modelId, JSON.stringify(ids)) as [number, Buffer][]) {
+      if (blob.length === dim * 2) found.set(id, fixed16View(blob));
+    }
+    return ids.map((id) => found.get(id));
   }
 
   ids(modelId: number): Int32Array {

@@ -291,11 +291,18 @@ export class Library {
     return v && decodeFixed16(v);
   }
 
-  /** Point reads of stored 16-bit embeddings, for exact re-scoring (see vectors/fixed16.ts). */
+  /** Point reads of stored 16-bit embeddings (see vectors/fixed16.ts). */
   fixedEmbeddingReader(key: string): (contentId: number) => Int16Array | undefined {
     const { id, dim } = this.embeddingModel(key);
     const rows = this.rows;
     return (contentId) => rows.fixed(id, contentId, dim);
+  }
+
+  /** Batched reads of stored 16-bit embeddings, in the order asked (undefined where none): for re-scoring. */
+  fixedEmbeddingsReader(key: string): (contentIds: readonly number[]) => (Int16Array | undefined)[] {
+    const { id, dim } = this.embeddingModel(key);
+    const rows = this.rows;
+    return (contentIds) => rows.fixedMany(id, contentIds, dim);
   }
 
   /**

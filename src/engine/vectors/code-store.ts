@@ -344,7 +344,7 @@ export function openVectorIndex(library: Library, key: string): { index: TwoStag
   const state = library.vectorBlocks.state(modelId);
   const quantizer = storedParams(library, modelId, dim);
   const planes = quantizer ? storedPlanes(library, modelId, planeBytes(dim)) : undefined;
-  const lookup = library.fixedEmbeddingReader(key);
+  const lookup = library.fixedEmbeddingsReader(key);
   const stored = quantizer && planes ? { ...quantizer, blocks: planes.signs.map((b, i) => ({ ids: b.ids, signs: b.data, mags: planes.mags[i].data })) } : undefined;
   const index = new TwoStageIndex(dim, lookup, stored);
   // The stored background sample, also when slightly behind: any ordinary images will do.

@@ -27,8 +27,12 @@ export const FIT_SAMPLE = 65536;
 /** Re-fit (and re-encode every code) when the index has grown this many times since the last fit. */
 export const REFIT_GROWTH = 4;
 
-/** A stored embedding by id, 16-bit (see fixed16.ts), for exact re-scoring. */
-export type FixedVectorLookup = (id: number) => Int16Array | undefined;
+/**
+ * Stored embeddings by id, 16-bit (see fixed16.ts), for exact re-scoring: `ids` in, one vector (or
+ * undefined) per id out, in that order. Batched because re-scoring reads hundreds at once, and one
+ * query for all of them is ~1.8× faster than as many point reads (measured on the library file).
+ */
+export type FixedVectorLookup = (ids: readonly number[]) => (Int16Array | undefined)[];
 
 /** Codes of many ids: `planeBytes(dim)` bytes of sign plane and of magnitude plane per id, in id order. */
 export interface Codes {
@@ -290,17 +294,21 @@ export class TwoStageIndex implements VectorIndex {
 
   /** Exact cosines of `query` with the given ids (ids without a stored vector are left out). */
   exactScores(query: Float32Array, ids: Iterable<number>): Neighbour[] {
+    const list = [...ids];
     const out: Neighbour[] = [];
-    for (const id of ids) {
-      const v = this.lookup(id);
-      if (v && v.length === this.dim) out.push({ id, score: dotFixed16(query, v) });
+    const READ_BATCH = 4096;
+    for (let i = 0; i < list.length; i += READ_BATCH) {
+      const part = list.slice(i, i + READ_BATCH);
+      this.lookup(part).forEach((v, k) => {
+        if (v && v.length === this.dim) out.push({ id: part[k], score: dotFixed16(query, v) });
+      });
     }
     return out;
   }
 
   /** The stored vector of `id`, decoded, or undefined. */
   vector(id: number): Float32Array | undefined {
-    const v = this.has(id) ? this.lookup(id) : undefined;
+    const v = this.has(id) ? this.lookup([id])[0] : undefined;
     return v && v.length === this.dim ? decodeFixed16(v) : undefined;
   }
 
@@ -352,12 +360,10 @@ export class TwoStageIndex implements VectorIndex {
     const best = selectLargest(approx, rescore);
 
     // Stage 3: exact cosine of the best, from their stored 16-bit vectors.
-    const scored: Neighbour[] = [];
-    for (const i of best) {
-      const id = this.slotIds[survivors[i]];
-      const v = this.lookup(id);
-      if (v && v.length === this.dim) scored.push({ id, score: dotFixed16(query, v) });
-    }
+    const scored = this.exactScores(
+      query,
+      Array.from(best, (i) => this.slotIds[survivors[i]]),
+    );
     scored.sort((a, b) => b.score - a.score);
     return { hits: scored.slice(0, k), head: scored.map((s) => s.score), mode: 'two-stage', rescored: scored.length };
   }
