@@ -3,7 +3,8 @@
 //
 //   persistVectorIndex   (indexing) brings the stored codes and signatures in line with the model's
 //                        embeddings: encodes new ones, drops deleted ones, re-fits the quantizer while
-//                        the library is young and has grown 4×. Writes only the blocks that change.
+//                        the library is young and has grown 4×, refreshes the background sample.
+//                        Writes only the blocks that change.
 //   openVectorIndex      (search) loads the stored codes into a TwoStageIndex and syncs it with the
 //                        embeddings *in memory*: images indexed since the last persist are encoded on
 //                        the fly and nothing is written, so searching never changes the library file.

@@ -8,11 +8,13 @@
 // A filter becomes a slot mask for stage 1; when it leaves only a few thousand ids, their exact
 // cosines are computed directly instead (cheaper than the scan, and exact).
 //
-// Kept over usearch (HNSW) and sqlite-vec's own KNN by bench `vectors` (1M × 512, clustered and
-// isotropic; table in the README): sqlite-vec's brute-force float KNN is ~30× slower per query;
-// HNSW answers faster but takes minutes to build at 1M on two cores, holds 5-10× the memory (its
-// vectors and graph versus 128 bytes of codes per image), keeps a second copy of every embedding on
-// disk, and its Node binding has no filtered search. Codes are persisted in the library by
+// Kept over usearch (HNSW) and sqlite-vec's own KNN by bench `vectors` (1M × 512, clustered
+// CLIP-like and isotropic vectors, this 2-core machine; the table is in the README). sqlite-vec alone
+// is exact but answers in ~2 s at 1M (this index: ~45 ms, recall@10 0.99). usearch answers in ~2 ms
+// at 100k, but text queries, which sit away from the images, need a wide beam (ef 256) for the same
+// recall; its graph takes ~3 min to build at 100k (tens of minutes at 1M), half a second to add 1,000
+// images, ~1.2 KB of memory and of disk per image on top of the library's embeddings (this index:
+// 136 bytes), and its Node binding has no filtered search. Codes are persisted in the library by
 // code-store.ts at indexing time; opening an index only reads them.
 
 import { decodeFixed16, dotFixed16 } from './fixed16.js';
