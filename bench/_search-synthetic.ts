@@ -13,7 +13,7 @@
 // image–image cosine 0.46 (random pair) / 0.78 (same centre); text–image 0.31 (its centre) / 0.15.
 // `isotropic: true` gives uniform random unit vectors instead (the worst case for binary codes).
 
-import { walshHadamard } from '../src/engine/search/near-pairs.js';
+import { walshHadamard } from '../src/engine/vectors/signatures.js';
 
 export interface SyntheticOptions {
   dim: number;
@@ -206,8 +206,7 @@ export interface SyntheticFile {
 
 /**
  * Adds one content + one file + one embedding per row of `data` to a real library, in big
- * transactions (about 25k rows/s, dominated by vec0 inserts). Paths are `/synthetic/<folder>/<i>.<ext>`.
- * Returns the new content ids in row order.
+ * transactions. Paths are `/synthetic/<folder>/<i>.<ext>`. Returns the new content ids in row order.
  */
 export function addSyntheticImages(
   library: import('../src/engine/library/library.js').Library,
@@ -219,21 +218,19 @@ export function addSyntheticImages(
 ): number[] {
   const db = library.db;
   library.ensureModel(key, dim);
-  const table = library.embeddingTable(key);
   const n = data.length / dim;
   const first = ((db.prepare('SELECT max(id) FROM contents').pluck().get() as number | null) ?? 0) + 1;
   const insContent = db.prepare('INSERT INTO contents(id, sha256, size, format, width, height) VALUES (?, ?, ?, ?, ?, ?)');
   const insFile = db.prepare(
     `INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, taken_at, indexed_at, present) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
   );
-  // vec0 rejects rowids bound as REAL: BigInt.
-  const insVec = db.prepare(`INSERT INTO ${table}(rowid, embedding) VALUES (?, ?)`);
   const ids: number[] = [];
   const BATCH = 20_000;
   const now = Date.now();
   for (let start = 0; start < n; start += BATCH) {
     const end = Math.min(n, start + BATCH);
     db.transaction(() => {
+      const rows: { contentId: number; vector: Float32Array }[] = [];
       for (let i = start; i < end; i++) {
         const id = first + i;
         const f = describe(i);
@@ -242,9 +239,10 @@ export function addSyntheticImages(
         const folder = `/synthetic/${f.folder}`;
         const name = `${id}.${f.ext}`;
         insFile.run(`${folder}/${name}`, folder, name, f.ext, 1000 + i, now, id, f.takenAt, now);
-        insVec.run(BigInt(id), Buffer.from(data.buffer, data.byteOffset + i * dim * 4, dim * 4));
+        rows.push({ contentId: id, vector: data.subarray(i * dim, (i + 1) * dim) });
         ids.push(id);
       }
+      library.putEmbeddings(key, rows);
     })();
     onProgress?.(end, n);
   }

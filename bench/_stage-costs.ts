@@ -74,7 +74,7 @@ async function sqliteCommitCost(info: ModelInfo, work: string, batch: number, re
     let next = 0;
     const commit = (vectors: Float32Array[]) => {
       const now = Date.now();
-      library.db.transaction(() => {
+      library.transaction(() => {
         const rows = vectors.map((vector) => {
           const id = next++;
           const sha256 = createHash('sha256').update(String(id)).digest('hex');
@@ -83,7 +83,7 @@ async function sqliteCommitCost(info: ModelInfo, work: string, batch: number, re
           return { contentId, vector };
         });
         library.putEmbeddings(key, rows);
-      })();
+      });
     };
     return (await perItem(perBatch, repeats, (vectors) => commit(vectors))) / batch;
   } finally {

@@ -27,7 +27,6 @@ import type { ClipModel } from '../src/engine/models/types.js';
 import { sortLibrary } from '../src/engine/sort/sort.js';
 import { Prng } from '../test/support/synthetic/prng.js';
 import { sharedDir, vitB32StandInDir } from '../test/support/models.js';
-import { withRawDb } from '../test/support/raw-db.js';
 import { bareRate, measure, openBareVision, readyBatches, settle, type BareRate, type BareVision } from './_bare-encoder.js';
 import { contentionWarning, machineInfo } from './_machine.js';
 import { ratioCeiling, stageProfile, type StageProfile } from './_stage-costs.js';
@@ -330,11 +329,6 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
       sorts.push((performance.now() - t0) / 1000);
       if (result.results.length !== count) throw new Error(`sorted ${result.results.length} files, expected ${count}`);
     }
-    // The alternative this library avoids: reading the same vectors through vec0's own cursor.
-    const scanStart = performance.now();
-    const scanned = withRawDb(library.file, (db) => db.prepare(`SELECT rowid, embedding FROM ${library.embeddingTable(key)}`).raw().all().length);
-    const vec0ScanSeconds = (performance.now() - scanStart) / 1000;
-    if (scanned !== count) throw new Error(`vec0 scan returned ${scanned} rows`);
     const listStart = performance.now();
     library.listFiles({ present: true });
     const listSeconds = (performance.now() - listStart) / 1000;
@@ -344,7 +338,6 @@ async function resortBench(model: ClipModel, count: number, work: string, repeat
     return {
       resort_s: round(median(sorts), 3),
       load_embeddings_s: round(median(loads), 3),
-      load_embeddings_via_vec0_cursor_s: round(vec0ScanSeconds, 3),
       list_files_s: round(listSeconds, 3),
       encode_10_label_texts_s: round(textSeconds, 3),
     };

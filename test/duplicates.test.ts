@@ -9,8 +9,8 @@ import { indexFolders } from '../src/engine/indexer/indexer.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
 import type { ClipModel } from '../src/engine/models/types.js';
-import { ALL_PAIRS_LIMIT, compareRepresentative, findDuplicates } from '../src/engine/search/duplicates.js';
-import { VectorIndex } from '../src/engine/search/vector-index.js';
+import { ALL_PAIRS_LIMIT, compareRepresentative, findDuplicates } from '../src/engine/duplicates/duplicates.js';
+import { persistVectorIndex } from '../src/engine/vectors/code-store.js';
 import { colour, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
 import { runCli } from './support/cli.js';
@@ -54,8 +54,8 @@ describe('duplicates in an indexed library (colour model)', () => {
   });
 
   it('groups re-encoded and resized copies, and exact copies by sha256, each with a representative', () => {
-    const index = VectorIndex.open(library, library.modelKey(model.info));
-    const report = findDuplicates(library, index);
+    const key = library.modelKey(model.info);
+    const report = findDuplicates(library, key);
     expect(report.method).toBe('all-pairs');
     const rel = (p: string) => path.relative(photos, p);
     const near = report.groups.filter((g) => g.kind === 'near');
@@ -74,7 +74,7 @@ describe('duplicates in an indexed library (colour model)', () => {
     expect(grouped).not.toContain('azul.jpg');
     expect(grouped).not.toContain('amarelo.jpg');
     // Only near groups when asked.
-    expect(findDuplicates(library, index, { exact: false }).groups.every((g) => g.kind === 'near')).toBe(true);
+    expect(findDuplicates(library, key, { exact: false }).groups.every((g) => g.kind === 'near')).toBe(true);
   });
 
   it('picks the largest image first, then the earliest', () => {
@@ -102,7 +102,7 @@ describe('duplicates in an indexed library (colour model)', () => {
   });
 });
 
-describe('near-duplicates at scale (LSH over the sign codes)', () => {
+describe('near-duplicates at scale (LSH over the stored signatures)', () => {
   const dim = 128;
   const key = 'synthetic:fp32';
   let root: string;
@@ -144,9 +144,9 @@ describe('near-duplicates at scale (LSH over the sign codes)', () => {
     const all = new Float32Array(rows.length * dim);
     rows.forEach((r, i) => all.set(r, i * dim));
     const ids = addSyntheticImages(library, key, all, dim);
-    const index = VectorIndex.open(library, key);
+    persistVectorIndex(library, key);
 
-    const report = findDuplicates(library, index, { threshold: 0.95 });
+    const report = findDuplicates(library, key, { threshold: 0.95 });
     expect(report.method).toBe('lsh');
     const groupOf = new Map<number, number>();
     report.groups.forEach((g, gi) => {
@@ -181,7 +181,7 @@ describe('near-duplicates at scale (LSH over the sign codes)', () => {
     expect(report.pairsChecked).toBeLessThan((rows.length * (rows.length - 1)) / 2 / 10);
 
     // A lower threshold also links the look-alikes.
-    const loose = findDuplicates(library, index, { threshold: 0.85 });
+    const loose = findDuplicates(library, key, { threshold: 0.85 });
     const looseGroup = new Map<number, number>();
     loose.groups.forEach((g, gi) => g.files.forEach((f) => looseGroup.set(f.contentId, gi)));
     for (const [a, b] of lookAlikes) expect(looseGroup.get(ids[a])).toBe(looseGroup.get(ids[b]));

@@ -7,7 +7,7 @@ import { indexFolders } from '../src/engine/indexer/indexer.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
 import type { ClipModel } from '../src/engine/models/types.js';
-import { findDuplicates } from '../src/engine/search/duplicates.js';
+import { findDuplicates } from '../src/engine/duplicates/duplicates.js';
 import { SearchSession } from '../src/engine/search/search.js';
 import { runCli } from './support/cli.js';
 import { colour, tempDir, writeImage } from './support/index-fixtures.js';
@@ -115,7 +115,7 @@ describe('folder filters on folders named with emoji, % and _', () => {
   });
 
   it('duplicates (no folder filter of its own): copies across these folders are grouped with their exact paths', () => {
-    const groups = findDuplicates(library, session.index).groups.map((g) => g.files.map((f) => rel(f.path)));
+    const groups = findDuplicates(library, session.modelKey).groups.map((g) => g.files.map((f) => rel(f.path)));
     for (const [copy, original] of Object.entries(COPIES)) expect(groups.some((g) => g.includes(copy) && g.includes(original)), copy).toBe(true);
     // Every path a group lists is a real indexed file.
     for (const p of groups.flat()) expect(fs.existsSync(path.join(photos, p)), p).toBe(true);

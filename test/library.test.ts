@@ -1,11 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TriagemError } from '../src/engine/errors.js';
 import { Library } from '../src/engine/library/library.js';
 import { TRIAGEM_APPLICATION_ID } from '../src/engine/library/identity.js';
-import { SCHEMA_VERSION } from '../src/engine/library/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/engine/library/migrations.js';
+import { openVectorIndex } from '../src/engine/vectors/code-store.js';
+import { encodeRow, fitQuantizer, planeBytes, serializeParams } from '../src/engine/vectors/quantizer.js';
 import { withRawDb } from './support/raw-db.js';
 
 function tempDir(): string {
@@ -34,10 +38,10 @@ function addFile(lib: Library, filePath: string, contentId: number, present = 1)
   if (!present) lib.setFilesPresent([lib.fileByPath(filePath)!.id], false);
 }
 
-/** What vec0 itself returns when scanned through its virtual-table cursor. */
-function vec0Scan(lib: Library, key: string): Map<number, Float32Array> {
-  const rows = withRawDb(lib.file, (db) => db.prepare(`SELECT rowid, embedding FROM ${lib.embeddingTable(key)}`).raw().all() as [number, Buffer][]);
-  return new Map(rows.map(([id, b]) => [id, new Float32Array(Uint8Array.from(b).buffer)]));
+/** Stored embeddings are 16-bit fixed point: each value within half a step of what was put. */
+function expectStored(got: ArrayLike<number>, put: ArrayLike<number>): void {
+  expect(got.length).toBe(put.length);
+  for (let i = 0; i < put.length; i++) expect(Math.abs(got[i] - put[i])).toBeLessThanOrEqual(0.5 / 32767 + 1e-7);
 }
 
 describe('Library', () => {
@@ -54,14 +58,14 @@ describe('Library', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the file and folders, in WAL mode, with sqlite-vec loaded, the latest schema (v3: OCR tables) and the Triagem marker', () => {
+  it('creates the file and folders, in WAL mode, with sqlite-vec loaded, the latest schema and the Triagem marker', () => {
     expect(fs.existsSync(lib.file)).toBe(true);
     expect(lib.file).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite'));
     expect(lib.thumbnailsDir).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite.thumbs'));
     withRawDb(lib.file, (db) => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(3);
+      expect(SCHEMA_VERSION).toBe(4);
       expect(db.pragma('application_id', { simple: true })).toBe(TRIAGEM_APPLICATION_ID);
       expect(db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
       const cols = (t: string) => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
@@ -70,10 +74,15 @@ describe('Library', () => {
         'id', 'path', 'folder', 'name', 'ext', 'size', 'mtime_ms', 'content_id', 'taken_at', 'gps_lat', 'gps_lon', 'camera', 'indexed_at', 'present',
       ]);
       expect(cols('failures')).toEqual(['path', 'error', 'size', 'mtime_ms', 'at']);
-      expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at']);
+      expect(cols('models')).toEqual(['id', 'key', 'dim', 'created_at', 'embeddings_changed']);
       expect(cols('sort_runs')).toEqual(['id', 'model_key', 'labels', 'threshold', 'created_at']);
       expect(cols('sort_results')).toEqual(['run_id', 'content_id', 'label', 'score']);
       expect(cols('tags')).toEqual(['content_id', 'tag']);
+      expect(cols('embeddings')).toEqual(['model_id', 'content_id', 'vec']);
+      expect(cols('vector_state')).toEqual(['model_id', 'codes_version', 'signatures_version', 'fitted_on', 'params', 'synced_change', 'pairs_threshold', 'generation', 'updated_at']);
+      expect(cols('near_pairs')).toEqual(['model_id', 'a', 'b', 'score']);
+      expect(cols('vector_blocks')).toEqual(['model_id', 'kind', 'block', 'ids', 'data']);
+      expect(cols('ocr_text')).toContain('text');
       const indexes = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
       expect(indexes).toMatch(/files\(content_id\)/);
       expect(indexes).toMatch(/files\(folder\)/);
@@ -100,19 +109,20 @@ describe('Library', () => {
     lib = Library.open(path.join(dir, 'other.sqlite'));
   });
 
-  it('keys models by id:precision and gives each its own vec0 table', () => {
+  it('keys models by id:precision, each with its own width, and creates no table per model', () => {
     const key = lib.modelKey({ id: 'clip-vit-b32', precision: 'fp32' });
     expect(key).toBe('clip-vit-b32:fp32');
+    const tables = () => lib.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+    const before = tables();
     const id = lib.ensureModel(key, 8);
     expect(lib.ensureModel(key, 8)).toBe(id);
     expect(lib.modelId(key)).toBe(id);
-    expect(lib.embeddingTable(key)).toBe(`emb_${id}`);
-    const sql = withRawDb(lib.file, (db) => db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').pluck().get(`emb_${id}`) as string);
-    expect(sql).toMatch(/USING vec0\(embedding float\[8\]\)/);
+    expect(lib.embeddingModel(key)).toEqual({ id, dim: 8 });
     const other = lib.ensureModel('clip-vit-b32:quantized', 8);
     expect(other).not.toBe(id);
+    expect(tables()).toBe(before);
     expect(() => lib.ensureModel(key, 16)).toThrow(/8-dimensional/);
-    expect(() => lib.embeddingTable('nope:fp32')).toThrow(TriagemError);
+    expect(() => lib.embeddingModel('nope:fp32')).toThrow(TriagemError);
     expect(lib.modelId('nope:fp32')).toBeUndefined();
   });
 
@@ -131,52 +141,113 @@ describe('Library', () => {
     expect(Array.from(lib.getEmbedding(key, c)!)).toEqual([0, 1, 0, 0]);
   });
 
-  it('loadEmbeddings matches what vec0 returns, across chunks, deletions and re-inserts', () => {
+  it('loadEmbeddings returns what was put (to 16-bit precision), across deletions and re-inserts', () => {
     const key = 'big:fp32';
     const dim = 12;
     lib.ensureModel(key, dim);
-    const n = 2600; // three of sqlite-vec's 1024-slot chunks
+    const n = 2600;
+    const truth = new Map<number, Float32Array>();
     lib.putEmbeddings(
       key,
-      Array.from({ length: n }, (_, i) => ({ contentId: i + 1, vector: vectorFor(i + 1, dim) })),
+      Array.from({ length: n }, (_, i) => {
+        truth.set(i + 1, vectorFor(i + 1, dim));
+        return { contentId: i + 1, vector: vectorFor(i + 1, dim) };
+      }),
     );
-    // Holes in the chunks, then some slots reused and a new id past the end.
-    withRawDb(lib.file, (db) => {
-        const del = db.prepare(`DELETE FROM ${lib.embeddingTable(key)} WHERE rowid = ?`);
-        for (const id of [1, 2, 500, 1025, 1500, 2600]) del.run(BigInt(id));
-    });
+    // Holes, then one id re-used with a new vector and a new id past the end.
+    expect(lib.deleteEmbeddings(key, [1, 2, 500, 1025, 1500, 2600, 99999])).toBe(6);
+    for (const id of [1, 2, 500, 1025, 1500, 2600]) truth.delete(id);
     lib.putEmbeddings(key, [
       { contentId: 500, vector: vectorFor(9500, dim) },
       { contentId: 7777, vector: vectorFor(7777, dim) },
     ]);
-    const truth = vec0Scan(lib, key);
+    truth.set(500, vectorFor(9500, dim));
+    truth.set(7777, vectorFor(7777, dim));
     const all = lib.loadEmbeddings(key);
     expect(all.dim).toBe(dim);
-    expect(all.contentIds.length).toBe(truth.size);
     expect(all.data.length).toBe(truth.size * dim);
     expect(lib.embeddingCount(key)).toBe(truth.size);
-    expect(new Set(all.contentIds)).toEqual(new Set(truth.keys()));
-    all.contentIds.forEach((id, row) => {
-      expect(Array.from(all.data.subarray(row * dim, (row + 1) * dim))).toEqual(Array.from(truth.get(id)!));
-    });
-    expect(Array.from(all.data.subarray(all.contentIds.indexOf(500) * dim, all.contentIds.indexOf(500) * dim + dim))).toEqual(Array.from(vectorFor(9500, dim)));
+    // The full load is in content id order.
+    expect(Array.from(all.contentIds)).toEqual([...truth.keys()].sort((a, b) => a - b));
+    all.contentIds.forEach((id, row) => expectStored(all.data.subarray(row * dim, (row + 1) * dim), truth.get(id)!));
     expect(lib.embeddedContentIds(key)).toEqual(new Set(truth.keys()));
+    // Streaming in batches yields the same rows; a wanted subset only those.
+    const streamed = [...lib.streamEmbeddings(key)];
+    expect(streamed.reduce((s, b) => s + b.ids.length, 0)).toBe(truth.size);
+    const wanted = new Set([3, 7777, 2000, 1]);
+    const some = [...lib.streamEmbeddings(key, wanted)].flatMap((b) => [...b.ids]);
+    expect(some.sort((a, b) => a - b)).toEqual([3, 2000, 7777]);
 
-    // A subset comes back in the order asked for, without ids that have no embedding, through
-    // both the point-lookup path (few ids) and the chunk-stream path (many ids).
+    // A subset comes back in the order asked for, without ids that have no embedding.
     const few = [7777, 3, 2, 1024, 3];
-    const some = lib.loadEmbeddings(key, few);
-    expect(Array.from(some.contentIds)).toEqual([7777, 3, 1024]);
-    const many = Array.from({ length: 1500 }, (_, i) => 2600 - i * 1.5).map(Math.floor);
-    const big = lib.loadEmbeddings(key, many);
-    const expectedIds = [...new Set(many)].filter((id) => truth.has(id));
-    expect(Array.from(big.contentIds)).toEqual(expectedIds);
-    for (const got of [some, big]) {
-      got.contentIds.forEach((id, row) => {
-        expect(Array.from(got.data.subarray(row * dim, (row + 1) * dim))).toEqual(Array.from(truth.get(id)!));
-      });
-    }
+    const got = lib.loadEmbeddings(key, few);
+    expect(Array.from(got.contentIds)).toEqual([7777, 3, 1024]);
+    got.contentIds.forEach((id, row) => expectStored(got.data.subarray(row * dim, (row + 1) * dim), truth.get(id)!));
     expect(lib.loadEmbeddings(key, []).contentIds.length).toBe(0);
+  });
+
+  it('migrates a v1 library: float32 vec0 embeddings to 16-bit rows, search codes split into planes, old tables dropped', () => {
+    const file = path.join(dir, 'v1.sqlite');
+    const dim = 8;
+    const n = 1500; // two of sqlite-vec's 1024-slot chunks
+    const old = new Database(file);
+    sqliteVec.load(old);
+    old.pragma('journal_mode = WAL');
+    MIGRATIONS[0](old);
+    old.pragma('user_version = 1');
+    old.prepare("INSERT INTO models(id, key, dim, created_at) VALUES (1, 'm:fp32', ?, 0)").run(dim);
+    old.exec(`CREATE VIRTUAL TABLE emb_1 USING vec0(embedding float[${dim}])`);
+    const ins = old.prepare('INSERT INTO emb_1(rowid, embedding) VALUES (?, ?)');
+    const truth = new Map<number, Float32Array>();
+    old.transaction(() => {
+      for (let id = 1; id <= n; id++) {
+        old.prepare('INSERT INTO contents(id, sha256, size) VALUES (?, ?, 1)').run(id, id.toString(16).padStart(64, '0'));
+        const v = vectorFor(id, dim);
+        ins.run(BigInt(id), Buffer.from(v.buffer));
+        truth.set(id, v);
+      }
+      for (const id of [2, 700, 1100]) {
+        old.prepare('DELETE FROM emb_1 WHERE rowid = ?').run(BigInt(id));
+        truth.delete(id);
+      }
+    })();
+    // The v1 search tables: quantizer, codes with both planes interleaved per image, a 16-bit copy.
+    const all = new Float32Array(truth.size * dim);
+    const ids = [...truth.keys()];
+    ids.forEach((id, i) => all.set(truth.get(id)!, i * dim));
+    const params = fitQuantizer(all, dim);
+    const plane = planeBytes(dim);
+    const interleaved = new Uint8Array(ids.length * 2 * plane);
+    ids.forEach((_, i) => encodeRow(params, all, i, interleaved, i * 2 * plane));
+    old.exec(`
+      CREATE TABLE search_quantizers (model_id INTEGER PRIMARY KEY, version INTEGER NOT NULL, dim INTEGER NOT NULL, fitted_on INTEGER NOT NULL,
+        generation INTEGER NOT NULL, params BLOB, updated_at INTEGER NOT NULL);
+      CREATE TABLE search_blocks_1 (block INTEGER PRIMARY KEY, ids BLOB NOT NULL, codes BLOB NOT NULL);
+      CREATE TABLE search_vectors_1 (content_id INTEGER PRIMARY KEY, vec BLOB NOT NULL);
+    `);
+    old.prepare('INSERT INTO search_quantizers VALUES (1, 1, ?, ?, 7, ?, 0)').run(dim, ids.length, serializeParams(params));
+    old.prepare('INSERT INTO search_blocks_1 VALUES (1, ?, ?)').run(Buffer.from(Int32Array.from(ids).buffer), Buffer.from(interleaved.buffer));
+    old.close();
+
+    const migrated = Library.open(file);
+    try {
+      expect(migrated.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      const tables = migrated.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      expect(tables.filter((t) => t.startsWith('emb_') || t.startsWith('search_'))).toEqual([]);
+      const got = migrated.loadEmbeddings('m:fp32');
+      expect(Array.from(got.contentIds)).toEqual(ids);
+      got.contentIds.forEach((id, row) => expectStored(got.data.subarray(row * dim, (row + 1) * dim), truth.get(id)!));
+      // The carried-over codes are the old ones, split: opening the index has nothing left to encode.
+      const { index, sync } = openVectorIndex(migrated, 'm:fp32');
+      expect(sync).toMatchObject({ added: 0, removed: 0, rebuilt: false, total: ids.length });
+      const codes = index.codes();
+      ids.forEach((_, i) => {
+        expect(Array.from(codes.signs.subarray(i * plane, (i + 1) * plane))).toEqual(Array.from(interleaved.subarray(i * 2 * plane, i * 2 * plane + plane)));
+        expect(Array.from(codes.mags.subarray(i * plane, (i + 1) * plane))).toEqual(Array.from(interleaved.subarray(i * 2 * plane + plane, (i + 1) * 2 * plane)));
+      });
+    } finally {
+      migrated.close();
+    }
   });
 
   it('keeps embeddings of different models apart and across reopening', () => {

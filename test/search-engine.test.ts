@@ -1,4 +1,4 @@
-// The search engine's parts: the WebAssembly Hamming kernel, the quantizer, the 16-bit copies, the
+// The search engine's parts: the WebAssembly Hamming kernel, the quantizer, the 16-bit embeddings, the
 // persisted codes and their incremental sync, two-stage vs exact search on real library files, the
 // adaptive cut-off and the query language.
 import fs from 'node:fs';
@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyntheticEmbeddings, addSyntheticImages, gaussian, prng } from '../bench/_search-synthetic.js';
 import { Library } from '../src/engine/library/library.js';
-import { BLOCK_CAPACITY, syncCodes } from '../src/engine/search/code-store.js';
 import { backgroundStats, relevanceCutoff } from '../src/engine/search/cutoff.js';
-import { decodeFixed16, dotFixed16, encodeFixed16 } from '../src/engine/search/fixed16.js';
-import { HammingScanner } from '../src/engine/search/hamming-kernel.js';
-import { asymmetricScores, asymmetricTables, encodeRow, fitQuantizer, planeBytes, querySignCode } from '../src/engine/search/quantizer.js';
-import { walshHadamard } from '../src/engine/search/near-pairs.js';
 import { combineTerms, parseQuery } from '../src/engine/search/query.js';
-import { EXACT_SUBSET_LIMIT, VectorIndex, selectSmallest } from '../src/engine/search/vector-index.js';
+import { BLOCK_CAPACITY, openVectorIndex, persistVectorIndex } from '../src/engine/vectors/code-store.js';
+import { decodeFixed16, dotFixed16, encodeFixed16 } from '../src/engine/vectors/fixed16.js';
+import { HammingScanner } from '../src/engine/vectors/hamming-kernel.js';
+import { asymmetricScores, asymmetricTables, encodeRow, fitQuantizer, planeBytes, querySignCode } from '../src/engine/vectors/quantizer.js';
+import { walshHadamard } from '../src/engine/vectors/signatures.js';
+import { EXACT_SUBSET_LIMIT, TwoStageIndex, selectSmallest } from '../src/engine/vectors/two-stage.js';
 import { tempDir } from './support/index-fixtures.js';
 
 function popcount(x: number): number {
@@ -53,6 +53,19 @@ describe('Hamming kernel (WebAssembly popcount)', () => {
       expect([...histogram]).toEqual(expectedHistogram);
       // The histogram is rebuilt, not accumulated, on the next scan.
       expect([...scanner.scan(query).histogram]).toEqual(expectedHistogram);
+      // Overwriting one code and dropping every other one keep the rest in order.
+      scanner.set(5, codes[0]);
+      codes[5] = codes[0];
+      const keep = Uint8Array.from({ length: codes.length }, (_, i) => (i % 2 === 0 ? 1 : 0));
+      scanner.retain(keep);
+      const kept = codes.filter((_, i) => i % 2 === 0);
+      const after = scanner.scan(query).distances;
+      expect(after).toHaveLength(kept.length);
+      kept.forEach((code, i) => {
+        let d = 0;
+        for (let b = 0; b < stride; b++) d += popcount(code[b] ^ query[b]);
+        expect(after[i]).toBe(d);
+      });
     }
   });
 
@@ -81,7 +94,7 @@ describe('Walsh–Hadamard transform (near-duplicate hashing)', () => {
   });
 });
 
-describe('quantizer and 16-bit copies', () => {
+describe('quantizer and 16-bit embeddings', () => {
   const dim = 96;
   const gen = new SyntheticEmbeddings({ dim, clusters: 50, seed: 11 });
   const { data } = gen.images(3000);
@@ -179,78 +192,89 @@ describe('search codes in a real library file', () => {
     if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
-  function codeState(): { blockIds: number[]; vectorIds: number[] } {
+  /** Ids in the stored blocks of one kind, sorted. */
+  function storedIds(kind: 'signs' | 'mags' | 'signatures'): number[] {
     const modelId = library.modelId(key) as number;
-    const blockIds: number[] = [];
-    for (const blob of library.db.prepare(`SELECT ids FROM search_blocks_${modelId} ORDER BY block`).pluck().all() as Buffer[]) {
-      blockIds.push(...new Int32Array(Uint8Array.from(blob).buffer));
+    const ids: number[] = [];
+    for (const blob of library.db.prepare('SELECT ids FROM vector_blocks WHERE model_id = ? AND kind = ? ORDER BY block').pluck().all(modelId, kind) as Buffer[]) {
+      ids.push(...new Int32Array(Uint8Array.from(blob).buffer));
     }
-    const vectorIds = library.db.prepare(`SELECT content_id FROM search_vectors_${modelId} ORDER BY content_id`).pluck().all() as number[];
-    return { blockIds: blockIds.sort((a, b) => a - b), vectorIds };
+    return ids.sort((a, b) => a - b);
   }
+  const embedded = () => [...library.embeddedContentIds(key)].sort((a, b) => a - b);
 
   it('adds codes for new embeddings, drops deleted ones, re-fits when the library grows 4×', () => {
     const first = addSyntheticImages(library, key, gen.images(1000).data, dim);
-    let r = syncCodes(library, key);
-    expect(r.report).toMatchObject({ added: 1000, removed: 0, refit: true, total: 1000 });
-    expect(r.snapshot.ids).toHaveLength(1000);
+    let r = persistVectorIndex(library, key);
+    expect(r.codes).toMatchObject({ added: 1000, removed: 0, refit: true, total: 1000 });
+    expect(r.signatures).toMatchObject({ added: 1000, removed: 0 });
+    expect(storedIds('signs')).toEqual(embedded());
 
-    // Nothing changed: nothing to do.
-    r = syncCodes(library, key);
-    expect(r.report).toMatchObject({ added: 0, removed: 0, refit: false, total: 1000 });
+    // Nothing changed: nothing to do (not even a write), and opening the index has nothing to encode.
+    const generation = library.vectorBlocks.state(library.modelId(key)!)!.generation;
+    r = persistVectorIndex(library, key);
+    expect(r.codes).toMatchObject({ added: 0, removed: 0, refit: false, total: 1000 });
+    expect(library.vectorBlocks.state(library.modelId(key)!)!.generation).toBe(generation);
+    expect(openVectorIndex(library, key).sync).toMatchObject({ added: 0, removed: 0, rebuilt: false, total: 1000 });
 
     // A few more (well under 4×): appended with the existing quantizer.
     const more = addSyntheticImages(library, key, gen.images(700).data, dim);
-    r = syncCodes(library, key);
-    expect(r.report).toMatchObject({ added: 700, removed: 0, refit: false, total: 1700 });
+    r = persistVectorIndex(library, key);
+    expect(r.codes).toMatchObject({ added: 700, removed: 0, refit: false, total: 1700 });
 
-    // Deleted embeddings lose their codes and their 16-bit copies.
-    const table = library.embeddingTable(key);
+    // Deleted embeddings lose their codes and signatures.
     const gone = [first[3], first[500], more[10]];
-    for (const id of gone) library.db.prepare(`DELETE FROM ${table} WHERE rowid = ?`).run(BigInt(id));
-    r = syncCodes(library, key);
-    expect(r.report).toMatchObject({ added: 0, removed: 3, refit: false, total: 1697 });
-    const state = codeState();
-    const embedded = [...library.embeddedContentIds(key)].sort((a, b) => a - b);
-    expect(state.blockIds).toEqual(embedded);
-    expect(state.vectorIds).toEqual(embedded);
-    for (const id of gone) expect(state.blockIds).not.toContain(id);
+    expect(library.deleteEmbeddings(key, gone)).toBe(3);
+    r = persistVectorIndex(library, key);
+    expect(r.codes).toMatchObject({ added: 0, removed: 3, refit: false, total: 1697 });
+    expect(r.signatures).toMatchObject({ added: 0, removed: 3 });
+    expect(storedIds('signs')).toEqual(embedded());
+    expect(storedIds('mags')).toEqual(embedded());
+    expect(storedIds('signatures')).toEqual(embedded());
+    for (const id of gone) expect(storedIds('signs')).not.toContain(id);
 
     // Past 4× the size it was fitted on: re-fit and re-encode everything, across several blocks.
     addSyntheticImages(library, key, gen.images(BLOCK_CAPACITY + 2500).data, dim);
-    r = syncCodes(library, key);
-    expect(r.report.refit).toBe(true);
-    expect(r.report.total).toBe(1697 + BLOCK_CAPACITY + 2500);
-    const after = codeState();
-    const embeddedAfter = [...library.embeddedContentIds(key)].sort((a, b) => a - b);
-    expect(after.blockIds).toEqual(embeddedAfter);
-    expect(after.vectorIds).toEqual(embeddedAfter);
-    const blocks = library.db.prepare(`SELECT count(*) FROM search_blocks_${library.modelId(key)}`).pluck().get() as number;
-    expect(blocks).toBe(Math.ceil(embeddedAfter.length / BLOCK_CAPACITY));
+    r = persistVectorIndex(library, key);
+    expect(r.codes.refit).toBe(true);
+    expect(r.codes.total).toBe(1697 + BLOCK_CAPACITY + 2500);
+    expect(storedIds('signs')).toEqual(embedded());
+    expect(storedIds('signatures')).toEqual(embedded());
+    const blocks = library.db.prepare("SELECT count(*) FROM vector_blocks WHERE model_id = ? AND kind = 'signs'").pluck().get(library.modelId(key)) as number;
+    expect(blocks).toBe(Math.ceil(embedded().length / BLOCK_CAPACITY));
 
     // Appends fill the last block before opening a new one.
     addSyntheticImages(library, key, gen.images(BLOCK_CAPACITY).data, dim);
-    r = syncCodes(library, key);
-    expect(r.report).toMatchObject({ added: BLOCK_CAPACITY, refit: false });
-    const sizes = (library.db.prepare(`SELECT length(ids) / 4 FROM search_blocks_${library.modelId(key)} ORDER BY block`).pluck().all() as number[]);
+    r = persistVectorIndex(library, key);
+    expect(r.codes).toMatchObject({ added: BLOCK_CAPACITY, refit: false });
+    const sizes = library.db.prepare("SELECT length(ids) / 4 FROM vector_blocks WHERE model_id = ? AND kind = 'signs' ORDER BY block").pluck().all(library.modelId(key)) as number[];
     expect(sizes.slice(0, -1).every((s) => s === BLOCK_CAPACITY)).toBe(true);
-    expect(codeState().blockIds).toEqual([...library.embeddedContentIds(key)].sort((a, b) => a - b));
+    expect(storedIds('signs')).toEqual(embedded());
   });
 
-  it('stays consistent when another connection (another process) synced first', () => {
+  it('opening an index encodes what indexing has not stored yet, in memory only', () => {
+    const before = storedIds('signs');
+    const added = addSyntheticImages(library, key, gen.images(30).data, dim);
+    const { index, sync } = openVectorIndex(library, key);
+    expect(sync).toMatchObject({ added: 30, removed: 0, rebuilt: false });
+    for (const id of added) expect(index.has(id)).toBe(true);
+    expect(storedIds('signs')).toEqual(before);
+    persistVectorIndex(library, key);
+  });
+
+  it('stays consistent when another connection (another process) persisted first', () => {
     addSyntheticImages(library, key, gen.images(50).data, dim);
-    // A second connection plays the other process: its sync lands first, ours finds nothing left to do.
+    // A second connection plays the other process: its persist lands first, ours finds nothing left to do.
     const other = Library.open(library.file);
     try {
       const modelId = library.modelId(key) as number;
-      const before = library.db.prepare('SELECT generation FROM search_quantizers WHERE model_id = ?').pluck().get(modelId) as number;
-      const theirs = syncCodes(other, key);
-      expect(theirs.report.added).toBe(50);
-      const ours = syncCodes(library, key);
-      expect(ours.report.added).toBe(0);
-      const after = library.db.prepare('SELECT generation FROM search_quantizers WHERE model_id = ?').pluck().get(modelId) as number;
-      expect(after).toBeGreaterThan(before);
-      expect(codeState().blockIds).toEqual([...library.embeddedContentIds(key)].sort((a, b) => a - b));
+      const before = library.vectorBlocks.state(modelId)!.generation;
+      const theirs = persistVectorIndex(other, key);
+      expect(theirs.codes.added).toBe(50);
+      const ours = persistVectorIndex(library, key);
+      expect(ours.codes.added).toBe(0);
+      expect(library.vectorBlocks.state(modelId)!.generation).toBeGreaterThan(before);
+      expect(storedIds('signs')).toEqual(embedded());
     } finally {
       other.close();
     }
@@ -263,21 +287,23 @@ describe('two-stage search against exact search (real library file)', () => {
   const n = 8000;
   let root: string;
   let library: Library;
-  let index: VectorIndex;
+  let index: TwoStageIndex;
   let ids: number[];
   const gen = new SyntheticEmbeddings({ dim, clusters: 200, seed: 21 });
+  const images = gen.images(n).data;
 
   beforeAll(() => {
     root = tempDir('search-knn');
     library = Library.open(path.join(root, 'lib.sqlite'));
-    ids = addSyntheticImages(library, key, gen.images(n).data, dim, (i) => ({
+    ids = addSyntheticImages(library, key, images, dim, (i) => ({
       folder: i % 2 === 0 ? 'even' : 'odd',
       ext: i % 5 === 0 ? 'png' : 'jpg',
       takenAt: null,
       width: 100,
       height: 100,
     }));
-    index = VectorIndex.open(library, key);
+    persistVectorIndex(library, key);
+    index = openVectorIndex(library, key).index;
   });
   afterAll(() => {
     library?.close();
@@ -286,11 +312,11 @@ describe('two-stage search against exact search (real library file)', () => {
 
   it('finds exactly the exact top 10 (recall 1.0) for text-like and image queries', () => {
     for (let q = 0; q < 40; q++) {
-      const query = q % 2 === 0 ? gen.textQuery() : (index.vector(ids[q * 97]) as Float32Array);
-      const fast = index.knn(query, { k: 10 });
-      const exact = index.knn(query, { k: 10, exact: true });
+      const query = q % 2 === 0 ? gen.textQuery() : (library.getEmbedding(key, ids[q * 97]) as Float32Array);
+      const fast = index.search(query, { k: 10 });
+      const exact = index.search(query, { k: 10, exact: true });
       expect(fast.mode).toBe('two-stage');
-      expect(fast.hits.map((h) => h.contentId)).toEqual(exact.hits.map((h) => h.contentId));
+      expect(fast.hits.map((h) => h.id)).toEqual(exact.hits.map((h) => h.id));
       expect(fast.hits.map((h) => h.score)).toEqual(exact.hits.map((h) => h.score));
     }
   });
@@ -301,31 +327,31 @@ describe('two-stage search against exact search (real library file)', () => {
     const few = new Set(ids.filter((_, i) => i % 50 === 0));
     for (let q = 0; q < 20; q++) {
       const query = gen.textQuery();
-      const masked = index.knn(query, { k: 10, allowed: even });
+      const masked = index.search(query, { k: 10, filter: even });
       expect(masked.mode).toBe('two-stage');
-      expect(masked.hits.every((h) => even.has(h.contentId))).toBe(true);
-      expect(masked.hits.map((h) => h.contentId)).toEqual(index.knn(query, { k: 10, allowed: even, exact: true }).hits.map((h) => h.contentId));
-      const subset = index.knn(query, { k: 10, allowed: few });
+      expect(masked.hits.every((h) => even.has(h.id))).toBe(true);
+      expect(masked.hits.map((h) => h.id)).toEqual(index.search(query, { k: 10, filter: even, exact: true }).hits.map((h) => h.id));
+      const subset = index.search(query, { k: 10, filter: few });
       expect(subset.mode).toBe('exact-subset');
-      expect(subset.hits.every((h) => few.has(h.contentId))).toBe(true);
+      expect(subset.hits.every((h) => few.has(h.id))).toBe(true);
       const all = index.exactScores(query, few).sort((a, b) => b.score - a.score).slice(0, 10);
       expect(subset.hits).toEqual(all);
       // Excluding the best result shifts the list by one.
-      const top = index.knn(query, { k: 11 });
-      const without = index.knn(query, { k: 10, exclude: new Set([top.hits[0].contentId]) });
-      expect(without.hits.map((h) => h.contentId)).toEqual(top.hits.slice(1).map((h) => h.contentId));
+      const top = index.search(query, { k: 11 });
+      const without = index.search(query, { k: 10, exclude: new Set([top.hits[0].id]) });
+      expect(without.hits.map((h) => h.id)).toEqual(top.hits.slice(1).map((h) => h.id));
     }
   });
 
-  it('scores with the stored embeddings to within 1e-4', () => {
+  it('scores with the stored 16-bit embeddings to within 1e-4 of float32', () => {
     const query = gen.textQuery();
-    const hits = index.knn(query, { k: 5 }).hits;
-    const floats = library.loadEmbeddings(key, hits.map((h) => h.contentId));
-    hits.forEach((h, i) => {
+    const hits = index.search(query, { k: 5 }).hits;
+    for (const h of hits) {
+      const row = ids.indexOf(h.id);
       let s = 0;
-      for (let j = 0; j < dim; j++) s += query[j] * floats.data[i * dim + j];
+      for (let j = 0; j < dim; j++) s += query[j] * images[row * dim + j];
       expect(Math.abs(h.score - s)).toBeLessThan(1e-4);
-    });
+    }
   });
 });
 

@@ -11,7 +11,7 @@ const LIBRARY = path.join(SRC, 'engine', 'library') + path.sep;
  * Still preparing their own statements through the deprecated `Library.db`, until the vector-index
  * work moves them behind Library methods (then this list empties and `Library.db` goes).
  */
-const TRANSITIONAL = new Set(['engine/search/code-store.ts', 'engine/search/vector-index.ts', 'engine/search/embedding-stream.ts', 'engine/search/duplicates.ts']);
+const TRANSITIONAL = new Set<string>();
 
 const SQL_SIGNS: [string, RegExp][] = [
   ['prepares a statement', /\.prepare\(/],

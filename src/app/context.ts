@@ -11,6 +11,7 @@ import { ModelManager } from '../engine/models/manager.js';
 import { loadModel } from '../engine/models/model.js';
 import type { ClipModel, DeviceRequest, Precision } from '../engine/models/types.js';
 import { resolveLibraryPath, resolveModelsDir } from '../engine/paths.js';
+import { NearDuplicates } from '../engine/duplicates/duplicates.js';
 import { SearchSession } from '../engine/search/search.js';
 import type { SortResult, SortedFile } from '../engine/sort/sort.js';
 import { systemLocale } from './language.js';
@@ -69,6 +70,8 @@ export class AppContext {
   private readonly runs = new Map<number, SortResult>();
   private readonly models = new Map<string, Promise<ClipModel>>();
   private readonly sessions = new Map<string, Promise<SearchSession>>();
+  /** Near pairs found so far per model and threshold: a later run compares only images new since. */
+  private readonly duplicates = new Map<string, NearDuplicates>();
   private closed = false;
 
   constructor(public config: AppConfig) {}
@@ -201,6 +204,16 @@ export class AppContext {
     this.sessions.clear();
   }
 
+  duplicateFinder(key: string, threshold: number): NearDuplicates {
+    const id = `${key}|${threshold}`;
+    let finder = this.duplicates.get(id);
+    if (!finder) {
+      finder = new NearDuplicates(this.searchLibrary(), key, threshold);
+      this.duplicates.set(id, finder);
+    }
+    return finder;
+  }
+
   keepRun(result: SortResult): void {
     this.runs.set(result.runId, result);
     while (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value as number);
@@ -249,6 +262,8 @@ export class AppContext {
   }
 
   private closeLibrary(): void {
+    this.duplicates.clear();
+    this.sessions.clear();
     this.writer?.close();
     this.reader?.close();
     this.writer = undefined;

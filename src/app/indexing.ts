@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TriagemError } from '../engine/errors.js';
 import { indexFolders as runIndexer, type IndexProgress, type IndexSummary } from '../engine/indexer/indexer.js';
-import { syncCodes } from '../engine/search/code-store.js';
+import { persistNearPairs } from '../engine/duplicates/duplicates.js';
+import { persistVectorIndex } from '../engine/vectors/code-store.js';
 import type { AppContext } from './context.js';
 import type { ModelRequest } from './model-choice.js';
 import { modelUse, type ModelUse } from './models.js';
@@ -59,8 +60,12 @@ export async function indexFolders(app: AppContext, input: IndexInput): Promise<
       signal: input.signal,
       onProgress: input.onProgress,
     });
-    // Bring the search codes up to date now, so the first search after a big index answers at once.
-    if (!summary.cancelled && library.modelId(key) !== undefined) syncCodes(library, key);
+    // Store the search codes, duplicate signatures and near pairs now: searching only reads them,
+    // so the first search after a big index answers at once (and works on read-only media).
+    if (!summary.cancelled && library.modelId(key) !== undefined) {
+      persistVectorIndex(library, key);
+      persistNearPairs(library, key);
+    }
     const plan = ocrPlan(app, input.ocr);
     const ocr = plan && !summary.cancelled ? await readImageText(app, plan, { model, signal: input.signal, onProgress: input.onProgress }) : undefined;
     return { summary, ...(ocr ? { ocr } : {}), modelKey: key, model: modelUse(open) };

@@ -1,7 +1,7 @@
 // Search use cases: by description, by example, near-duplicates. All read-only: they never write
 // to the library file.
 
-import { findDuplicates as findGroups, DEFAULT_DUPLICATE_THRESHOLD, type DuplicateReport } from '../engine/search/duplicates.js';
+import { DEFAULT_DUPLICATE_THRESHOLD, type DuplicateReport } from '../engine/duplicates/duplicates.js';
 import type { SearchOptions, SearchResponse, TextSearchResponse } from '../engine/search/search.js';
 import { LIMITS } from '../shared/contract.js';
 import { TriagemError } from '../engine/errors.js';
@@ -30,9 +30,22 @@ export interface DuplicatesInput extends ModelRequest {
   exact?: boolean;
 }
 
-export async function findDuplicates(app: AppContext, input: DuplicatesInput = {}): Promise<DuplicateReport & { model: ModelUse; threshold: number }> {
-  const { session, open } = await app.searchSession(input);
+/**
+ * Exact and near-duplicate groups. No model is loaded: the library's stored embeddings (and the
+ * pairs indexing found) are all it takes, so only the model's identity is chosen.
+ */
+export async function findDuplicates(
+  app: AppContext,
+  input: DuplicatesInput = {},
+): Promise<DuplicateReport & { model: { id: string; key: string; reason: string; advice?: string }; threshold: number }> {
+  const choice = await app.chooseModel(input);
+  const library = app.library('read');
+  const held = app.libraryModels().find((m) => m.id === choice.id && (choice.precision === undefined || m.precision === choice.precision));
+  if (!held) {
+    throw new TriagemError(`this library has no images indexed with ${choice.id}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
+  }
+  const key = `${held.id}:${held.precision}`;
   const threshold = input.threshold ?? DEFAULT_DUPLICATE_THRESHOLD;
-  const report = findGroups(app.library('read'), session.index, { threshold, exact: input.exact ?? true });
-  return { ...report, model: modelUse(open), threshold };
+  const report = app.duplicateFinder(key, threshold).find({ exact: input.exact ?? true });
+  return { ...report, model: { id: held.id, key, reason: choice.reason, advice: choice.advice }, threshold };
 }

@@ -50,9 +50,10 @@ export function batchSizeOption(values: { batch_size?: string; 'batch-size'?: st
  * Says which model runs and why on stderr (stdout stays the answer), plus any advice and a device
  * fallback the user asked to avoid.
  */
-export function reportModel(io: CliIo, use: ModelUse, verbose = false): void {
+export function reportModel(io: CliIo, use: Pick<ModelUse, 'id' | 'reason' | 'advice'> & Partial<ModelUse>, verbose = false): void {
   io.err(`model: ${use.id} (${safe(use.reason)})`);
   if (use.advice) io.err(`  tip: ${safe(use.advice)}`);
+  if (!use.device || !use.deviceLine) return;
   if (use.device.fallbackReason && use.device.requested !== 'auto') io.err(use.deviceLine);
   else if (verbose) io.err(`${use.id} (${use.precision}) — ${use.deviceLine}`);
 }

@@ -11,8 +11,11 @@ import { SortRunRepository, type NewSortRun, type SortResultRecord, type SortRun
 import { connect, sqliteCode, type Connection } from './sqlite.js';
 import { Statements } from './statements.js';
 import { TagRepository } from './tags.js';
-import { chunkRowids, hasChunkLayout, readChunkVectors, type VectorRows } from './vec-chunks.js';
 import { WriteLock, currentCommand, lockFileOf, writerInfoFileOf } from './write-lock.js';
+import { decodeFixed16 } from '../vectors/fixed16.js';
+import type { VectorRows } from '../vectors/types.js';
+import { EmbeddingRows } from './embeddings.js';
+import { VectorBlocks } from './vector-blocks.js';
 
 export type { ContentFilter, FileFilter } from './filters.js';
 export type { ContentRef, ContentRow, FileRecord, FileRow, KnownFile, PhotoFields } from './files.js';
@@ -132,30 +135,21 @@ function leaveAtRest(db: Connection): void {
   }
 }
 
-function vectorBlob(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function blobToVector(b: Buffer, dim: number): Float32Array {
-  if (b.length !== dim * 4) throw new Error(`stored embedding has ${b.length / 4} values, expected ${dim}`);
-  const out = new Float32Array(dim);
-  new Uint8Array(out.buffer).set(b);
-  return out;
-}
-
 /**
  * One library file: which images exist where, their metadata, and their embeddings per model.
  * Embeddings are keyed by content (sha256), so a renamed, moved or duplicated file shares one row.
  */
 export class Library {
   readonly thumbnailsDir: string;
-  private readonly tables = new Map<string, { table: string; dim: number; fast: boolean }>();
   private readonly sql: Statements;
   private readonly files: FileRepository;
   private readonly failures: FailureRepository;
   private readonly tags: TagRepository;
   private readonly sortRuns: SortRunRepository;
   private ocrStore: OcrStore | undefined;
+  private readonly models = new Map<string, { id: number; dim: number }>();
+  private embeddingRows: EmbeddingRows | undefined;
+  private blocks: VectorBlocks | undefined;
 
   private constructor(
     readonly file: string,
@@ -173,9 +167,8 @@ export class Library {
   }
 
   /**
-   * @deprecated The raw connection, kept only while src/engine/search/{code-store,vector-index,
-   * embedding-stream,duplicates}.ts still prepare their own SQL; they move behind Library methods in
-   * the vectors work, and then this goes. Everything else uses the methods below.
+   * The raw connection, for the benchmarks' bulk loader of synthetic million-row libraries only
+   * (bench/_search-synthetic.ts); no code under src/ uses it (test/sql-boundary.test.ts checks).
    */
   get db(): Connection {
     return this.connection;
@@ -254,6 +247,9 @@ export class Library {
     return `${info.id}:${info.precision}`;
   }
 
+  // ---- embeddings (one 16-bit copy per content and model: library/embeddings.ts) and the search
+  // codes and signatures derived from them (library/vector-blocks.ts)
+
   ensureModel(key: string, dim: number): number {
     if (!Number.isInteger(dim) || dim <= 0) throw new TriagemError(`invalid embedding size ${dim} for model ${key}`, 'bad-model');
     return this.db.transaction(() => {
@@ -261,11 +257,7 @@ export class Library {
       if (existing && existing.dim !== dim) {
         throw new TriagemError(`model ${key} was indexed with ${existing.dim}-dimensional embeddings but now produces ${dim}`, 'model-dim-mismatch', this.file);
       }
-      const id = existing
-        ? existing.id
-        : Number(this.db.prepare('INSERT INTO models(key, dim, created_at) VALUES (?, ?, ?)').run(key, dim, Date.now()).lastInsertRowid);
-      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS emb_${id} USING vec0(embedding float[${dim}])`);
-      return id;
+      return existing ? existing.id : Number(this.db.prepare('INSERT INTO models(key, dim, created_at) VALUES (?, ?, ?)').run(key, dim, Date.now()).lastInsertRowid);
     })();
   }
 
@@ -274,25 +266,29 @@ export class Library {
     return row?.id;
   }
 
-  /** Every model that has an embedding table in this library. */
+  /** Every model that has embeddings (or once had) in this library. */
   listModels(): { id: number; key: string; dim: number; count: number }[] {
     const rows = this.db.prepare('SELECT id, key, dim FROM models ORDER BY id').all() as { id: number; key: string; dim: number }[];
-    return rows.map((r) => ({ ...r, count: this.embeddingCount(r.key) }));
+    return rows.map((r) => ({ ...r, count: this.rows.size(r.id) }));
   }
 
-  embeddingTable(key: string): string {
-    return this.table(key).table;
-  }
-
-  private table(key: string): { table: string; dim: number; fast: boolean } {
-    const cached = this.tables.get(key);
+  /** The model's row id and embedding width; throws for a model this library has never seen. */
+  embeddingModel(key: string): { id: number; dim: number } {
+    const cached = this.models.get(key);
     if (cached) return cached;
     const row = this.db.prepare('SELECT id, dim FROM models WHERE key = ?').get(key) as { id: number; dim: number } | undefined;
     if (!row) throw new TriagemError(`no embeddings for model ${key} in this library; run \`triagem index\` with that model first`, 'unknown-model', this.file);
-    const table = `emb_${row.id}`;
-    const info = { table, dim: row.dim, fast: hasChunkLayout(this.db, table) };
-    this.tables.set(key, info);
-    return info;
+    this.models.set(key, row);
+    return row;
+  }
+
+  /** Persisted search codes, near-duplicate signatures and near pairs (written by indexing, read by search). */
+  get vectorBlocks(): VectorBlocks {
+    return (this.blocks ??= new VectorBlocks(this.db));
+  }
+
+  private get rows(): EmbeddingRows {
+    return (this.embeddingRows ??= new EmbeddingRows(this.db));
   }
 
   // Files and contents ----------------------------------------------------------------------------
@@ -406,79 +402,106 @@ export class Library {
   }
 
   embeddedContentIds(key: string): Set<number> {
-    const t = this.table(key);
-    if (t.fast) return new Set(chunkRowids(this.db, t.table));
-    return new Set(this.db.prepare(`SELECT rowid FROM ${t.table}`).pluck().all() as number[]);
+    return new Set(this.rows.ids(this.embeddingModel(key).id));
   }
 
+  /** The same ids as a sorted array (cheaper than a Set at a million). */
+  embeddedIdList(key: string): Int32Array {
+    return this.rows.ids(this.embeddingModel(key).id);
+  }
+
+  /** Every stored embedding as 16-bit values (see vectors/fixed16.ts), in content id order: n × dim × 2 bytes. */
+  allFixedEmbeddings(key: string): { ids: Int32Array; data: Int16Array } {
+    const { id, dim } = this.embeddingModel(key);
+    return this.rows.allFixed(id, dim);
+  }
+
+  /** Stores (or replaces) embeddings, all or none; each must have the model's width. */
   putEmbeddings(key: string, rows: { contentId: number; vector: Float32Array }[]): void {
-    const t = this.table(key);
-    const del = this.db.prepare(`DELETE FROM ${t.table} WHERE rowid = ?`);
-    // vec0 rejects rowids bound as REAL, and better-sqlite3 binds plain numbers as REAL: use BigInt.
-    const ins = this.db.prepare(`INSERT INTO ${t.table}(rowid, embedding) VALUES (?, ?)`);
+    const { id, dim } = this.embeddingModel(key);
+    for (const { vector } of rows) {
+      if (vector.length !== dim) throw new TriagemError(`embedding has ${vector.length} values, model ${key} stores ${dim}`, 'model-dim-mismatch', this.file);
+    }
     this.db.transaction(() => {
-      for (const { contentId, vector } of rows) {
-        if (vector.length !== t.dim) throw new TriagemError(`embedding has ${vector.length} values, model ${key} stores ${t.dim}`, 'model-dim-mismatch', this.file);
-        const rowid = BigInt(contentId);
-        del.run(rowid);
-        ins.run(rowid, vectorBlob(vector));
-      }
+      this.rows.write(id, rows);
+      this.countChange(id);
     })();
   }
 
-  getEmbedding(key: string, contentId: number): Float32Array | undefined {
-    const t = this.table(key);
-    const blob = this.db.prepare(`SELECT embedding FROM ${t.table} WHERE rowid = ?`).pluck().get(BigInt(contentId)) as Buffer | undefined;
-    return blob && blobToVector(blob, t.dim);
+  /** Forgets embeddings (their search codes and signatures go at the next persist). Returns how many existed. */
+  deleteEmbeddings(key: string, contentIds: Iterable<number>): number {
+    const { id } = this.embeddingModel(key);
+    return this.db.transaction(() => {
+      const n = this.rows.remove(id, contentIds);
+      if (n > 0) this.countChange(id);
+      return n;
+    })();
   }
 
   /**
-   * All embeddings of a model, or those of `contentIds` (in that order; ids without an embedding are
-   * left out). Order of the full load is storage order — use `contentIds` to map rows back.
+   * A counter bumped by every change to a model's embeddings: stored codes made at the same count
+   * are known to be current without comparing id lists.
+   */
+  embeddingsChange(key: string): number {
+    return this.db.prepare('SELECT embeddings_changed FROM models WHERE id = ?').pluck().get(this.embeddingModel(key).id) as number;
+  }
+
+  private countChange(modelId: number): void {
+    this.db.prepare('UPDATE models SET embeddings_changed = embeddings_changed + 1 WHERE id = ?').run(modelId);
+  }
+
+  /** The stored embedding, decoded to floats (within 1.5e-5 of what was put), or undefined. */
+  getEmbedding(key: string, contentId: number): Float32Array | undefined {
+    const { id, dim } = this.embeddingModel(key);
+    const v = this.rows.fixed(id, contentId, dim);
+    return v && decodeFixed16(v);
+  }
+
+  /** Point reads of stored 16-bit embeddings (see vectors/fixed16.ts). */
+  fixedEmbeddingReader(key: string): (contentId: number) => Int16Array | undefined {
+    const { id, dim } = this.embeddingModel(key);
+    const rows = this.rows;
+    return (contentId) => rows.fixed(id, contentId, dim);
+  }
+
+  /** Batched reads of stored 16-bit embeddings, in the order asked (undefined where none): for re-scoring. */
+  fixedEmbeddingsReader(key: string): (contentIds: readonly number[]) => (Int16Array | undefined)[] {
+    const { id, dim } = this.embeddingModel(key);
+    const rows = this.rows;
+    return (contentIds) => rows.fixedMany(id, contentIds, dim);
+  }
+
+  /**
+   * All embeddings of a model (in content id order), or those of `contentIds` (in that order; ids
+   * without an embedding are left out), decoded to floats.
    */
   loadEmbeddings(key: string, contentIds?: readonly number[]): EmbeddingMatrix {
-    const t = this.table(key);
-    let want: Map<number, number> | undefined;
+    const { id, dim } = this.embeddingModel(key);
     if (contentIds) {
-      want = new Map();
-      for (const id of contentIds) if (!want.has(id)) want.set(id, want.size);
+      const rows = this.rows.lookup(id, dim, [...new Set(contentIds)]);
+      return { contentIds: rows.ids, dim, data: rows.data };
     }
-    let rows: VectorRows | undefined;
-    // A few point lookups beat streaming every chunk; past ~1/32 of the table the stream wins.
-    const pointLookups = want !== undefined && want.size * 32 < this.embeddingCount(key);
-    if (t.fast && !pointLookups) rows = readChunkVectors(this.db, t.table, t.dim, want);
-    rows ??= want ? this.lookupVectors(t.table, t.dim, [...want.keys()]) : this.scanVectors(t.table, t.dim);
-    return { contentIds: rows.ids, dim: t.dim, data: rows.data };
+    const parts = [...this.rows.stream(id, dim)];
+    const n = parts.reduce((s, p) => s + p.ids.length, 0);
+    const ids = new Int32Array(n);
+    const data = new Float32Array(n * dim);
+    let at = 0;
+    for (const p of parts) {
+      ids.set(p.ids, at);
+      data.set(p.data, at * dim);
+      at += p.ids.length;
+    }
+    return { contentIds: ids, dim, data };
+  }
+
+  /** Embeddings in batches (all, or those of `wanted`), for passes that must not hold them all at once. */
+  streamEmbeddings(key: string, wanted?: ReadonlySet<number>): Generator<VectorRows> {
+    const { id, dim } = this.embeddingModel(key);
+    return this.rows.stream(id, dim, wanted);
   }
 
   embeddingCount(key: string): number {
-    const t = this.table(key);
-    const sql = t.fast ? `SELECT count(*) FROM "${t.table}_rowids"` : `SELECT count(*) FROM ${t.table}`;
-    return this.db.prepare(sql).pluck().get() as number;
-  }
-
-  private lookupVectors(table: string, dim: number, ids: number[]): VectorRows {
-    const stmt = this.db.prepare(`SELECT embedding FROM ${table} WHERE rowid = ?`).pluck();
-    const outIds: number[] = [];
-    const data = new Float32Array(ids.length * dim);
-    for (const id of ids) {
-      const blob = stmt.get(BigInt(id)) as Buffer | undefined;
-      if (!blob) continue;
-      data.set(blobToVector(blob, dim), outIds.length * dim);
-      outIds.push(id);
-    }
-    return { ids: Int32Array.from(outIds), data: data.slice(0, outIds.length * dim) };
-  }
-
-  private scanVectors(table: string, dim: number): VectorRows {
-    const rows = this.db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().all() as [number, Buffer][];
-    const ids = new Int32Array(rows.length);
-    const data = new Float32Array(rows.length * dim);
-    rows.forEach(([id, blob], i) => {
-      ids[i] = id;
-      data.set(blobToVector(blob, dim), i * dim);
-    });
-    return { ids, data };
+    return this.rows.size(this.embeddingModel(key).id);
   }
 
   /** Every path this library keeps: its file, SQLite's side files, its lock and its thumbnails. */

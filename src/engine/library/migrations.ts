@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { TriagemError } from '../errors.js';
 import { TRIAGEM_APPLICATION_ID } from './identity.js';
+import { hasChunkLayout, readVecChunks } from './vec-chunks.js';
 
 /**
  * Each entry moves the schema from version `index` to `index + 1`. Entries are append-only: a shipped
@@ -114,6 +115,105 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
     `);
   },
+  // v4: each embedding stored once, as 16-bit fixed point in `embeddings` (see embeddings.ts), instead
+  // of sqlite-vec float32 tables plus a 16-bit re-scoring copy; search codes and near-duplicate
+  // signatures in `vector_state` / `vector_blocks` (see vector-blocks.ts) instead of per-model tables
+  // created outside migrations; near-duplicate pairs found at indexing time (`near_pairs`); a per-model
+  // counter of embedding changes. Existing float32 embeddings
+  // are converted; existing search codes (format 1: sign and magnitude planes interleaved per image)
+  // are split into the planes of format 2; the old tables are dropped.
+  (db) => {
+    db.exec(`
+      ALTER TABLE models ADD COLUMN embeddings_changed INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE embeddings (
+        model_id INTEGER NOT NULL REFERENCES models(id),
+        content_id INTEGER NOT NULL,
+        vec BLOB NOT NULL,
+        PRIMARY KEY (model_id, content_id)
+      );
+      CREATE TABLE vector_state (
+        model_id INTEGER PRIMARY KEY REFERENCES models(id),
+        codes_version INTEGER NOT NULL,
+        signatures_version INTEGER NOT NULL,
+        fitted_on INTEGER NOT NULL,
+        params BLOB,
+        synced_change INTEGER NOT NULL,
+        pairs_threshold REAL,
+        generation INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE vector_blocks (
+        model_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        ids BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (model_id, kind, block)
+      );
+      CREATE TABLE near_pairs (
+        model_id INTEGER NOT NULL,
+        a INTEGER NOT NULL,
+        b INTEGER NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (model_id, a, b)
+      ) WITHOUT ROWID;
+      CREATE INDEX near_pairs_b ON near_pairs(model_id, b);
+    `);
+    const exists = (name: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?").get(name) !== undefined;
+    // The fixed-point format of v2, spelled out here so later changes elsewhere cannot alter this step.
+    const fixed16 = (v: Float32Array, offset: number, dim: number): Buffer => {
+      const out = new Int16Array(dim);
+      for (let j = 0; j < dim; j++) {
+        const c = Math.max(-1, Math.min(1, v[offset + j]));
+        out[j] = c * 32767 + (c >= 0 ? 0.5 : -0.5);
+      }
+      return Buffer.from(out.buffer);
+    };
+    const put = db.prepare('INSERT OR REPLACE INTO embeddings(model_id, content_id, vec) VALUES (?, ?, ?)');
+    const models = db.prepare('SELECT id, dim FROM models').all() as { id: number; dim: number }[];
+    for (const { id, dim } of models) {
+      const table = `emb_${id}`;
+      if (exists(table)) {
+        if (hasChunkLayout(db, table)) {
+          for (const rows of readVecChunks(db, table, dim)) rows.ids.forEach((contentId, r) => put.run(id, contentId, fixed16(rows.data, r * dim, dim)));
+        } else {
+          // Unknown shadow layout: through the vec0 cursor (all rows at once: no writes while iterating).
+          for (const [contentId, blob] of db.prepare(`SELECT rowid, embedding FROM ${table}`).raw().all() as [number, Buffer][]) {
+            const v = new Float32Array(Uint8Array.from(blob).buffer);
+            if (v.length === dim) put.run(id, contentId, fixed16(v, 0, dim));
+          }
+        }
+        db.exec(`DROP TABLE ${table}`);
+      }
+      const blocks = `search_blocks_${id}`;
+      if (exists(blocks) && exists('search_quantizers')) {
+        const q = db.prepare('SELECT version, fitted_on, params FROM search_quantizers WHERE model_id = ?').get(id) as
+          | { version: number; fitted_on: number; params: Buffer | null }
+          | undefined;
+        if (q?.version === 1 && q.params) {
+          db.prepare(
+            'INSERT INTO vector_state(model_id, codes_version, signatures_version, fitted_on, params, synced_change, pairs_threshold, generation, updated_at) VALUES (?, 2, 0, ?, ?, -1, NULL, 1, ?)',
+          ).run(id, q.fitted_on, q.params, Date.now());
+          const plane = Math.ceil(dim / 64) * 8;
+          const putBlock = db.prepare('INSERT INTO vector_blocks(model_id, kind, block, ids, data) VALUES (?, ?, ?, ?, ?)');
+          for (const [block, ids, codes] of db.prepare(`SELECT block, ids, codes FROM ${blocks}`).raw().all() as [number, Buffer, Buffer][]) {
+            const n = ids.length / 4;
+            if (codes.length !== n * 2 * plane) continue;
+            const signs = Buffer.alloc(n * plane);
+            const mags = Buffer.alloc(n * plane);
+            for (let i = 0; i < n; i++) {
+              codes.copy(signs, i * plane, i * 2 * plane, i * 2 * plane + plane);
+              codes.copy(mags, i * plane, i * 2 * plane + plane, (i + 1) * 2 * plane);
+            }
+            putBlock.run(id, 'signs', block, ids, signs);
+            putBlock.run(id, 'mags', block, ids, mags);
+          }
+        }
+      }
+      for (const old of [blocks, `search_vectors_${id}`]) if (exists(old)) db.exec(`DROP TABLE ${old}`);
+    }
+    if (exists('search_quantizers')) db.exec('DROP TABLE search_quantizers');
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -123,7 +223,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * oldest version whose tables this code reads correctly. Raise it when a migration changes what
  * readers rely on; a library older than that must be opened once by a writing command.
  */
-export const OLDEST_READABLE_VERSION = 1;
+// 4: embeddings moved out of sqlite-vec tables into `embeddings`, which readers read.
+export const OLDEST_READABLE_VERSION = 4;
 
 /** Brings the library up to SCHEMA_VERSION, one transaction per step so a crash leaves a valid version. */
 export function migrate(db: Database, file: string): void {

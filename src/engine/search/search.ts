@@ -15,8 +15,8 @@ import { filesForContents } from './files.js';
 import { allowedContents, hasFilters, type SearchFilters } from './filters.js';
 import { attachSnippets, withImageText } from './image-text.js';
 import { combineTerms, parseQuery, type QueryTerm } from './query.js';
-import type { SyncReport } from './code-store.js';
-import { VectorIndex, type KnnResult, type Neighbour } from './vector-index.js';
+import { SAMPLE_SIZE, openVectorIndex } from '../vectors/code-store.js';
+import type { Neighbour, SearchResult, SyncReport, VectorIndex } from '../vectors/types.js';
 
 export type { SearchFilters } from './filters.js';
 export { searchImageText, type ImageTextOptions, type ImageTextResponse } from './image-text.js';
@@ -61,7 +61,8 @@ export interface SearchResponse {
   belowCutoff: number;
   /** Contents the search covered (the library, or what the filters left). */
   considered: number;
-  mode: KnnResult['mode'];
+  /** Which path of the index answered (e.g. 'two-stage', 'exact-subset'). */
+  mode: SearchResult['mode'];
   encodeMs: number;
   searchMs: number;
   tookMs: number;
@@ -78,7 +79,7 @@ export interface SimilarResponse extends SearchResponse {
 }
 
 export interface OpenSessionOptions {
-  /** Run the model's warm-up while the codes load (default true). */
+  /** Warm the text encoder up while the codes load (default true). */
   warmup?: boolean;
   /** Which stored embeddings to search (default: the model's own, `library.modelKey(model.info)`). */
   modelKey?: string;
@@ -86,13 +87,17 @@ export interface OpenSessionOptions {
 
 const DEFAULT_LIMIT = 20;
 
-/** A library and a model opened for searching: codes synced and loaded, model warm. */
+/** A library and a model opened for searching: codes loaded (never written), model warm. */
 export class SearchSession {
   private constructor(
     readonly library: Library,
     readonly model: ClipModel,
     readonly index: VectorIndex,
     readonly modelKey: string,
+    /** What opening had to encode in memory because indexing had not stored it yet. */
+    readonly sync: SyncReport,
+    /** Embeddings of ordinary images, row-major: the background of the relevance cut-off. */
+    private background: Float32Array | undefined,
   ) {}
 
   static async open(library: Library, model: ClipModel, opts: OpenSessionOptions = {}): Promise<SearchSession> {
@@ -100,21 +105,18 @@ export class SearchSession {
     if (library.modelId(key) === undefined) {
       throw new TriagemError(`this library has no images indexed with ${key}; run \`triagem index\` with that model first`, 'unknown-model', library.file);
     }
-    // The warm-up runs on ONNX Runtime's threads; loading codes runs here meanwhile.
-    const warm = opts.warmup === false ? undefined : model.warmup();
-    let index: VectorIndex;
+    // The warm-up runs on ONNX Runtime's threads; loading codes runs here meanwhile. Only the text
+    // tower: a first text query must not wait for an image-encoder run it does not use.
+    const warm = opts.warmup === false ? undefined : model.encodeTexts(['warm-up']);
+    let opened: ReturnType<typeof openVectorIndex>;
     try {
-      index = VectorIndex.open(library, key);
+      opened = openVectorIndex(library, key);
     } catch (err) {
       await warm?.catch(() => undefined);
       throw err;
     }
     await warm;
-    return new SearchSession(library, model, index, key);
-  }
-
-  get sync(): SyncReport | undefined {
-    return this.index.sync;
+    return new SearchSession(library, model, opened.index, key, opened.sync, opened.sample);
   }
 
   async searchText(query: string, opts: SearchOptions = {}): Promise<TextSearchResponse> {
@@ -144,7 +146,7 @@ export class SearchSession {
     const exclude = new Set<number>();
     let from: SimilarResponse['source'] = 'file';
     if (indexed && this.index.has(indexed.contentId)) {
-      vector = this.library.getEmbedding(this.modelKey, indexed.contentId) ?? this.index.vector(indexed.contentId);
+      vector = this.library.getEmbedding(this.modelKey, indexed.contentId);
       if (vector) {
         exclude.add(indexed.contentId);
         from = 'library';
@@ -177,10 +179,10 @@ export class SearchSession {
     // Contents whose files are all gone (present = 0) come back from the index without files; ask for
     // more until `limit` results with files are found or the index is exhausted.
     let fetch = limit + 8;
-    let knn: KnnResult;
+    let knn: SearchResult;
     let hits: SearchHit[];
     for (;;) {
-      knn = this.index.knn(vector, { k: fetch, allowed, exclude, exact: opts.exact });
+      knn = this.index.search(vector, { k: fetch, filter: allowed, exclude, exact: opts.exact });
       hits = this.withFiles(knn.hits, opts.filters);
       if (hits.length >= limit || knn.hits.length < fetch || fetch >= this.index.size) break;
       fetch *= 4;
@@ -189,7 +191,7 @@ export class SearchSession {
     let cutoff: Cutoff | null = null;
     let kept = hits.slice(0, limit);
     if (opts.cutoff !== false) {
-      const background = backgroundStats(this.index.backgroundScores(vector));
+      const background = backgroundStats(this.backgroundScores(vector));
       cutoff = relevanceCutoff(knn.head, background, { minScore: opts.minScore, population: considered });
       const threshold = cutoff.threshold;
       kept = kept.filter((h) => h.score >= threshold);
@@ -215,14 +217,41 @@ export class SearchSession {
   private withFiles(neighbours: Neighbour[], filters: SearchFilters | undefined): SearchHit[] {
     const files = filesForContents(
       this.library,
-      neighbours.map((n) => n.contentId),
+      neighbours.map((n) => n.id),
       filters,
     );
     const out: SearchHit[] = [];
     for (const n of neighbours) {
-      const list = files.get(n.contentId);
+      const list = files.get(n.id);
       if (!list?.length) continue;
-      out.push({ contentId: n.contentId, sha256: list[0].sha256, score: n.score, path: list[0].path, paths: list.map((f) => f.path), files: list });
+      out.push({ contentId: n.id, sha256: list[0].sha256, score: n.score, path: list[0].path, paths: list.map((f) => f.path), files: list });
+    }
+    return out;
+  }
+
+  /**
+   * Exact scores of `query` against a fixed sample of the library: the background the relevance
+   * cut-off compares a result to. Indexing stores the sample; without one it is read here.
+   */
+  private backgroundScores(query: Float32Array): Float32Array {
+    if (!this.background) {
+      const ids = this.index.ids();
+      const take = Math.min(ids.length, SAMPLE_SIZE);
+      // A fixed stride through the index is as good as random here (its order is indexing order, not
+      // similarity) and keeps the sample stable between queries.
+      const step = ids.length / Math.max(1, take);
+      const sample = Array.from({ length: take }, (_, i) => ids[Math.floor(i * step)]);
+      this.background = this.library.loadEmbeddings(this.modelKey, sample).data;
+    }
+    const rows = this.background;
+    const dim = query.length;
+    const count = rows.length / dim;
+    const out = new Float32Array(count);
+    for (let r = 0; r < count; r++) {
+      let s = 0;
+      const o = r * dim;
+      for (let j = 0; j < dim; j++) s += query[j] * rows[o + j];
+      out[r] = s;
     }
     return out;
   }

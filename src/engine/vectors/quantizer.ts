@@ -9,7 +9,8 @@
 // reconstructed levels) recovers most of the ranking quality the signs alone lose, at 1/16 the
 // size of the float vectors.
 
-export const CODE_VERSION = 1;
+/** 2: sign and magnitude planes stored as separate block kinds (v1 interleaved them per image). */
+export const CODE_VERSION = 2;
 
 /** Lloyd–Max 4-level quantizer for a standard normal splits at ±0.9816. */
 const MAGNITUDE_SPLIT = 0.9816;
@@ -125,11 +126,15 @@ export function fitQuantizer(data: Float32Array, dim: number): QuantizerParams {
   return levels.params();
 }
 
-/** Writes row `row` of `data` as [sign plane | magnitude plane] into `out` at byte `offset`. */
-export function encodeRow(q: QuantizerParams, data: Float32Array, row: number, out: Uint8Array, offset: number): void {
+/**
+ * Writes row `row` of `data` as its sign plane into `out` at byte `offset` and its magnitude plane
+ * into `magsOut` at `magsOffset` (default: right after the sign plane in `out`).
+ */
+export function encodeRow(q: QuantizerParams, data: Float32Array, row: number, out: Uint8Array, offset: number, magsOut = out, magsOffset = offset + planeBytes(q.dim)): void {
   const { dim, mean, split } = q;
   const plane = planeBytes(dim);
-  out.fill(0, offset, offset + 2 * plane);
+  out.fill(0, offset, offset + plane);
+  magsOut.fill(0, magsOffset, magsOffset + plane);
   const o = row * dim;
   // A byte at a time in locals: the sign of a centred value is a coin flip, and per-bit branches and
   // read-modify-writes of `out` made this several times slower.
@@ -143,7 +148,7 @@ export function encodeRow(q: QuantizerParams, data: Float32Array, row: number, o
       mags |= (c > limit || c < -limit ? 1 : 0) << t;
     }
     out[offset + b] = signs;
-    out[offset + plane + b] = mags;
+    magsOut[magsOffset + b] = mags;
   }
 }
 

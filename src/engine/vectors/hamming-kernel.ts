@@ -203,6 +203,24 @@ export class HammingScanner {
     this.count += n;
   }
 
+  /** Overwrites the code at `slot` (0 ≤ slot < size). */
+  set(slot: number, code: Uint8Array): void {
+    if (slot < 0 || slot >= this.count || code.length !== this.stride) throw new Error(`cannot set code ${slot} of ${this.count}`);
+    new Uint8Array(this.memory.buffer, this.codesOffset() + slot * this.stride, this.stride).set(code);
+  }
+
+  /** Keeps the codes whose `keep[slot]` is set, in order, and drops the rest. */
+  retain(keep: Uint8Array): void {
+    const all = new Uint8Array(this.memory.buffer, this.codesOffset(), this.count * this.stride);
+    let n = 0;
+    for (let slot = 0; slot < this.count; slot++) {
+      if (!keep[slot]) continue;
+      if (n !== slot) all.copyWithin(n * this.stride, slot * this.stride, (slot + 1) * this.stride);
+      n++;
+    }
+    this.count = n;
+  }
+
   /** All stored codes back to back (a view: valid until the next call that changes the scanner). */
   codes(): Uint8Array {
     return new Uint8Array(this.memory.buffer, this.codesOffset(), this.count * this.stride);
