@@ -1,5 +1,5 @@
-// Re-sorting an indexed library: N stored 512-d embeddings × L labels (target: 100k × 10 ≤ 2 s end
-// to end). The library is filled with random unit vectors (scores, not semantics); the colour
+// Re-sorting an indexed library: N stored 512-d embeddings × L labels (targets: 100k × 10 ≤ 1 s when
+// the app keeps the embeddings in memory between sorts; ≤ 2 s from cold). The library is filled with random unit vectors (scores, not semantics); the colour
 // model encodes the label texts, as a real model would. Also times the matrix scorer against
 // calling model.scoreLabels once per image, in the same run.
 import fs from 'node:fs';
@@ -85,9 +85,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       scoreMs.push(e - d);
     }
 
+    // Re-sorting in an open app: the embeddings were read once and kept (AppContext.embeddingMatrix),
+    // so a re-sort is label texts + scoring + the per-file results. Issue J's target: ≤ 1 s at 100k.
+    const matrix = library.loadEmbeddings(key);
+    const kept: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const a = performance.now();
+      await sortLibrary({ library, model, labels, embeddings: matrix });
+      kept.push(performance.now() - a);
+    }
+
     // The per-image API on the same matrix, for the ratio (one pass; it is the slow path).
     const text = await encodeLabels(model, labels, DEFAULT_TEMPLATES);
-    const matrix = library.loadEmbeddings(key);
     const f = performance.now();
     for (let i = 0; i < matrix.contentIds.length; i++) model.scoreLabels(matrix.data.subarray(i * dim, (i + 1) * dim), text);
     const perImageMs = performance.now() - f;
@@ -106,8 +115,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       score_matrix_ms_median: round(median(scoreMs)),
       per_image_scoreLabels_ms: round(perImageMs),
       matrix_vs_per_image_speedup: round(perImageMs / median(scoreMs)),
-      target_ms: 2000,
-      meets_target: medianTotal <= 2000,
+      resort_embeddings_kept_ms_median: round(median(kept)),
+      resort_target_ms: 1000,
+      meets_resort_target: median(kept) <= 1000,
+      cold_sort_target_ms: 2000,
+      meets_cold_target: medianTotal <= 2000,
     };
   } finally {
     library.close();

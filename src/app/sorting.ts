@@ -152,6 +152,8 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
     threshold: input.threshold,
     files,
     examples,
+    // A long-lived door keeps the embeddings in memory between sorts; a one-shot CLI run reads what it needs.
+    embeddings: !app.config.oneShot && app.library('read').modelId(open.key) !== undefined ? app.embeddingMatrix(open.key) : undefined,
   });
   for (const f of result.unembedded) {
     failed.set(f.path, { path: f.path, error: `not indexed with ${open.key}; run \`triagem index\` on its folder` });

@@ -1,6 +1,6 @@
 import { fitExamples, type FewShotReport, type LabelExample } from '../eval/examples.js';
 import { blendedScores } from '../eval/few-shot.js';
-import type { FileRecord, Library } from '../library/library.js';
+import type { EmbeddingMatrix, FileRecord, Library } from '../library/library.js';
 import type { ClipModel } from '../models/types.js';
 import { encodeLabels } from './label-embeddings.js';
 import { UNSURE_LABEL, normalizeLabels } from './labels.js';
@@ -23,6 +23,11 @@ export interface SortOptions {
    * its example images (see eval/few-shot.ts); without, scoring is plain zero-shot.
    */
   examples?: readonly LabelExample[];
+  /**
+   * Every embedding of the model, already in memory (a door that sorts again and again keeps it;
+   * see AppContext.embeddingMatrix): re-sorting then costs only the label texts and the scoring.
+   */
+  embeddings?: EmbeddingMatrix;
 }
 
 export interface SortedFile {
@@ -50,6 +55,39 @@ export interface SortResult {
  * Sorts already-indexed files into labels. Only the label prompts go through the model; image
  * embeddings come from the library in one matrix, so re-sorting with new labels is instant.
  */
+function sortedByPath(files: readonly FileRecord[]): FileRecord[] {
+  for (let i = 1; i < files.length; i++) {
+    if (files[i - 1].path > files[i].path) return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  return [...files];
+}
+
+/**
+ * One sorted file. Every label's score stays in the run's score matrix until someone asks: at 100k
+ * images, building a record of ten scores per file up front cost more than the scoring itself
+ * (allocation and GC, measured in bench `sort`).
+ */
+class SortedRow implements SortedFile {
+  constructor(
+    readonly file: FileRecord,
+    readonly label: string,
+    readonly score: number,
+    private readonly matrix: Float32Array,
+    private readonly offset: number,
+    private readonly labels: readonly string[],
+  ) {}
+
+  get scores(): Record<string, number> {
+    const all: Record<string, number> = {};
+    for (let k = 0; k < this.labels.length; k++) all[this.labels[k]] = this.matrix[this.offset + k];
+    return all;
+  }
+
+  toJSON(): SortedFile {
+    return { file: this.file, label: this.label, score: this.score, scores: this.scores };
+  }
+}
+
 export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
   const { library, model } = opts;
   const labels = normalizeLabels(opts.labels, opts.threshold);
@@ -58,9 +96,8 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
   const key = library.modelKey(model.info);
 
   const wanted = opts.files ? undefined : opts.contentIds ? new Set(opts.contentIds) : undefined;
-  const files = (opts.files ? [...opts.files] : library.listFiles({ present: true }).filter((f) => !wanted || wanted.has(f.contentId))).sort(
-    (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-  );
+  // Library lists come sorted by path already; only a caller's own list may need sorting.
+  const files = opts.files ? sortedByPath(opts.files) : library.listFiles({ present: true }).filter((f) => !wanted || wanted.has(f.contentId));
   const contentIds = [...new Set(files.map((f) => f.contentId))];
   const subset = opts.files !== undefined || wanted !== undefined;
 
@@ -69,7 +106,7 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
     library.modelId(key) === undefined || contentIds.length === 0
       ? { contentIds: new Int32Array(0), dim: model.info.dim, data: new Float32Array(0) }
       : // Without a filter the whole table is read in one scan; rows of absent files are ignored below.
-        library.loadEmbeddings(key, subset ? contentIds : undefined);
+        (opts.embeddings ?? library.loadEmbeddings(key, subset ? contentIds : undefined));
   const rows = matrix.contentIds.length;
   const count = labels.length;
   const text = labelMatrix(textEmbeddings);
@@ -101,9 +138,7 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
       decided = { label, score };
       perContent.set(file.contentId, decided);
     }
-    const all: Record<string, number> = {};
-    for (let k = 0; k < count; k++) all[labels[k]] = scores[r * count + k];
-    results.push({ file, label: decided.label, score: decided.score, scores: all });
+    results.push(new SortedRow(file, decided.label, decided.score, scores, r * count, labels));
   }
 
   const runId = library.saveSortRun({ modelKey: key, labels, threshold: threshold ?? null, results: perContent });
