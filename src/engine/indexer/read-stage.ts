@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.js';
 import { classifyFile, isImageExtension, readErrorReason, SNIFF_BYTES } from '../images/formats.js';
 import { readPhotoMetadata } from '../images/metadata.js';
 import { sha256Bytes, sha256Hex } from '../util/hash.js';
@@ -42,7 +43,14 @@ export async function readStage(run: IndexRun, { file, previous }: WorkItem): Pr
     if (verdict.kind === 'skip') return run.skip();
     if (verdict.kind === 'fail') return run.fail(file.path, verdict.reason, bytes, previous);
     // The read buffer is this stage's own, so it may be lent to the hashing thread.
-    const { sha256, data } = run.tuning.hashOffThread ? await sha256Bytes(bytes.data) : { sha256: sha256Hex(bytes.data), data: bytes.data };
+    let hashed: { sha256: string; data: Buffer };
+    try {
+      hashed = run.tuning.hashOffThread ? await sha256Bytes(bytes.data) : { sha256: sha256Hex(bytes.data), data: bytes.data };
+    } catch (err) {
+      // Only the hashing thread dying gets here; its bytes went with it, and a rerun reads the file again.
+      return run.fail(file.path, `could not hash the file: ${errorMessage(err)}`, bytes, previous);
+    }
+    const { sha256, data } = hashed;
     const meta = await readPhotoMetadata(data);
     const entry: Entry = { file, previous, size: bytes.size, mtimeMs: bytes.mtimeMs, meta };
 
