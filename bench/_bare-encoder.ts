@@ -27,8 +27,8 @@ export interface BareVision {
 }
 
 /** A second session on the same vision graph the model uses, with the same threads and options. */
-export async function openBareVision(model: ClipModel, threads?: number): Promise<BareVision> {
-  const session = await openCpuSession(path.join(model.info.dir, model.info.files.vision), { threads });
+export async function openBareVision(model: ClipModel, threads?: number, config?: Readonly<Record<string, string>>): Promise<BareVision> {
+  const session = await openCpuSession(path.join(model.info.dir, model.info.files.vision), { threads, config });
   return { session, input: session.inputNames[0], output: session.outputNames[0], close: () => session.release() };
 }
 

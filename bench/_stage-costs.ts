@@ -4,13 +4,15 @@
 //
 // Where a stage runs decides what it costs the pipeline: onnxruntime-node runs a batch synchronously on
 // the main thread, so main-thread stages cannot overlap inference at all and add their full cost to
-// every image; pool stages (libuv/libvips) overlap it but take cores from onnxruntime's threads.
+// every image; pool stages (libuv/libvips, and the hashing worker thread) overlap it but take cores
+// from onnxruntime's threads.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../src/engine/indexer/decode.js';
 import { readWholeFile } from '../src/engine/indexer/read.js';
 import { IndexStore } from '../src/engine/indexer/store.js';
+import { OFF_THREAD_HASH_BYTES, sha256Bytes } from '../src/engine/util/hash.js';
 import { readPhotoMetadata, EMPTY_METADATA } from '../src/engine/images/metadata.js';
 import { openImage } from '../src/engine/images/open.js';
 import { thumbnailFromImage, thumbnailFromPixels, writeThumbnail, type RawPixels } from '../src/engine/images/thumbnail.js';
@@ -24,14 +26,17 @@ import { median, round } from './_stats.js';
 export const STAGES = ['read', 'sha256', 'exif', 'decode', 'tensor', 'thumbnail', 'thumbnail_write', 'sqlite_commit'] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** Stages whose work runs on the JS thread (hash, EXIF parse, float tensor fill, SQLite are synchronous there). */
-export const MAIN_THREAD_STAGES: readonly Stage[] = ['sha256', 'exif', 'tensor', 'sqlite_commit'];
-/** Stages whose work runs in libuv's pool or libvips' threads (file reads, sharp decode/resize/encode). */
-export const POOL_STAGES: readonly Stage[] = ['read', 'decode', 'thumbnail', 'thumbnail_write'];
+/**
+ * Stages whose work runs on the JS thread (EXIF parse, float tensor fill and SQLite are synchronous
+ * there; so is sha256 of files under OFF_THREAD_HASH_BYTES).
+ */
+const MAIN_THREAD_STAGES: readonly Stage[] = ['exif', 'tensor', 'sqlite_commit'];
 
 export interface StageProfile {
   /** core-ms per image, per stage (median of the repeats). */
   core_ms: Record<Stage, number>;
+  /** Stages that ran on the JS thread for these files; the rest ran in libuv's pool, libvips' or the hashing thread. */
+  main_thread_stages: Stage[];
   main_thread_core_ms: number;
   pool_core_ms: number;
   /** A thumbnail made apart from the model input (decoding the file again): its cost off the hot path. */
@@ -115,7 +120,7 @@ async function modelFrame(data: Buffer, file: string, info: ModelInfo): Promise<
 export async function stageProfile(files: readonly string[], info: ModelInfo, work: string, batch: number, repeats = 3): Promise<StageProfile> {
   const spec = info.image;
   const stats = files.map((f) => fs.statSync(f));
-  const buffers = files.map((f) => fs.readFileSync(f));
+  const buffers: Buffer[] = files.map((f) => fs.readFileSync(f));
   const thumbs = path.join(work, `stage-thumbs-${process.pid}`);
   const pixels = await Promise.all(buffers.map((b, i) => modelPixelsFromSharp(openImage(b, files[i]), spec)));
   const frames = await Promise.all(buffers.map((b, i) => modelFrame(b, files[i], info)));
@@ -123,7 +128,12 @@ export async function stageProfile(files: readonly string[], info: ModelInfo, wo
   const indices = files.map((_, i) => i);
 
   const read = await perItem(indices, repeats, (i) => readWholeFile(files[i], stats[i].size, Math.trunc(stats[i].mtimeMs), 1024 * 2 ** 20));
-  const sha256 = await perItem(buffers, repeats, (b) => createHash('sha256').update(b).digest('hex'));
+  // As the read stage hashes: large files on the worker thread (their buffers are lent and given back).
+  const sha256 = await perItem(indices, repeats, async (i) => {
+    buffers[i] = (await sha256Bytes(buffers[i])).data;
+  });
+  const hashOffThread = median(buffers.map((b) => b.length)) >= OFF_THREAD_HASH_BYTES;
+  const mainStages: Stage[] = hashOffThread ? [...MAIN_THREAD_STAGES] : ['sha256', ...MAIN_THREAD_STAGES];
   const exif = await perItem(buffers, repeats, (b) => readPhotoMetadata(b));
   const tensor = await perItem(pixels, repeats, (p) => pixelsToTensor(p, spec));
   const decodeAndTensor = await perItem(indices, repeats, (i) => decodeImage(buffers[i], files[i], spec, false));
@@ -146,11 +156,13 @@ export async function stageProfile(files: readonly string[], info: ModelInfo, wo
   const sum = (stages: readonly Stage[]) => stages.reduce((s, k) => s + core[k], 0);
   return {
     core_ms: Object.fromEntries(STAGES.map((s) => [s, round(core[s], 2)])) as Record<Stage, number>,
-    main_thread_core_ms: round(sum(MAIN_THREAD_STAGES), 2),
-    pool_core_ms: round(sum(POOL_STAGES), 2),
+    main_thread_stages: mainStages,
+    main_thread_core_ms: round(sum(mainStages), 2),
+    pool_core_ms: round(sum(STAGES.filter((s) => !mainStages.includes(s))), 2),
     thumbnail_from_file_core_ms: round(thumbnailFromFile, 2),
     notes: {
       measured_on: `${files.length} files, ${repeats} repeats, median`,
+      sha256: hashOffThread ? `sha256Bytes on a worker thread (files ≥ ${OFF_THREAD_HASH_BYTES} bytes)` : 'sha256Bytes on the JS thread (files under the off-thread size)',
       decode: `decodeImage(no thumbnail) ${round(decodeAndTensor, 2)} core-ms − tensor build`,
       thumbnail: 'thumbnailFromPixels on the reduced frame decodeImage shares with the model input',
       sqlite_commit: `IndexStore rows + putEmbeddings in one transaction per batch of ${batch}`,
@@ -171,7 +183,7 @@ export async function stageProfile(files: readonly string[], info: ModelInfo, wo
 export function ratioCeiling(inferenceCoreMs: number, profile: StageProfile, cores: number, without: readonly Stage[] = []): number {
   const sum = (stages: readonly Stage[]) => stages.filter((s) => !without.includes(s)).reduce((t, s) => t + profile.core_ms[s], 0);
   const inference = inferenceCoreMs / cores;
-  const main = sum(MAIN_THREAD_STAGES);
-  const poolLeft = Math.max(0, sum(POOL_STAGES) - (cores - 1) * main);
+  const main = sum(profile.main_thread_stages);
+  const poolLeft = Math.max(0, sum(STAGES.filter((s) => !profile.main_thread_stages.includes(s))) - (cores - 1) * main);
   return inference / (inference + main + poolLeft / cores);
 }

@@ -2,6 +2,7 @@
 // read → decode → commit hand-offs on a real library and the colour model.
 import fs from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchStage, encodeAndCommit } from '../src/engine/indexer/commit.js';
 import { decodeStage } from '../src/engine/indexer/decode-stage.js';
@@ -12,7 +13,9 @@ import { readStage } from '../src/engine/indexer/read-stage.js';
 import type { ScannedFile } from '../src/engine/indexer/scan.js';
 import { IndexRun } from '../src/engine/indexer/state.js';
 import { IndexStore, type KnownFile } from '../src/engine/indexer/store.js';
-import type { IndexProgress, IndexSummary, WorkItem } from '../src/engine/indexer/types.js';
+import { ThumbnailQueue } from '../src/engine/indexer/thumbnails.js';
+import type { IndexProgress, IndexSummary, IndexTuning, WorkItem } from '../src/engine/indexer/types.js';
+import type { RawPixels } from '../src/engine/images/thumbnail.js';
 import { Library } from '../src/engine/library/library.js';
 import { loadModel } from '../src/engine/models/model.js';
 import type { ClipModel } from '../src/engine/models/types.js';
@@ -156,7 +159,7 @@ describe('read → decode → commit on a real library', () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  function setup(m: ClipModel = model) {
+  function setup(m: ClipModel = model, opts: { thumbnails?: boolean; tuning?: IndexTuning } = {}) {
     const dir = tempDir('stages');
     dirs.push(dir);
     const library = Library.open(path.join(dir, 'lib.sqlite'));
@@ -169,10 +172,11 @@ describe('read → decode → commit on a real library', () => {
       key,
       store: new IndexStore(library),
       batchSize: 4,
-      thumbnails: false,
+      thumbnails: opts.thumbnails ?? false,
       progress: new IndexProgressTracker(undefined, summary.failed),
       summary,
       embedded: library.embeddedContentIds(key),
+      tuning: opts.tuning,
     });
     return { dir, library, run };
   }
@@ -267,5 +271,119 @@ describe('read → decode → commit on a real library', () => {
     // The failures wait for the next transaction instead of being lost.
     expect(run.failures).toHaveLength(1);
     library.close();
+  });
+
+  it('the decode keeps the frame; its thumbnail is queued once the batch is committed and made when production ends', async () => {
+    const { dir, library, run } = setup(model, { thumbnails: true });
+    const a = path.join(dir, 'a.jpg');
+    await writeImage(a, colour('red'), { width: 400, height: 300 });
+    await readStage(run, await item(a));
+    await decodeStage(run, (await run.toDecode.take())!);
+    const [content] = run.inflight.values();
+    expect(Math.min(content.frame!.width, content.frame!.height)).toBe(model.info.image.size);
+    expect(run.thumbnails.queued).toBe(0);
+    const thumb = library.thumbnailPath(content.sha256);
+
+    const encode = await run.toCommit.take();
+    await encodeAndCommit(run, encode?.kind === 'encode' ? [encode.content] : [], []);
+    expect(content.frame).toBeUndefined();
+    // Committed, but the decoders are not a batch ahead and production goes on: it waits.
+    expect(run.thumbnails.queued).toBe(1);
+    expect(fs.existsSync(thumb)).toBe(false);
+    run.produced();
+    expect(run.thumbnails.queued).toBe(0);
+    await run.thumbnails.drain();
+    const meta = await sharp(thumb).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 256, 192]);
+    library.close();
+  });
+
+  it('the inline arrangement (the old way, for the benchmark) encodes the thumbnail as soon as the image decodes', async () => {
+    const { dir, library, run } = setup(model, { thumbnails: true, tuning: { thumbnails: 'inline' } });
+    const a = path.join(dir, 'a.png');
+    await writeImage(a, colour('green'));
+    await readStage(run, await item(a));
+    await decodeStage(run, (await run.toDecode.take())!);
+    const [content] = run.inflight.values();
+    expect(content.frame).toBeUndefined();
+    await run.thumbnails.drain();
+    // Written before its content was committed.
+    expect(fs.existsSync(library.thumbnailPath(content.sha256))).toBe(true);
+    expect(library.embeddedContentIds(run.key).size).toBe(0);
+    library.close();
+  });
+});
+
+describe('thumbnail queue', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  function library(): Library {
+    const dir = tempDir('thumbq');
+    dirs.push(dir);
+    return Library.open(path.join(dir, 'lib.sqlite'));
+  }
+
+  async function frame(seed: number, width = 298, height = 224): Promise<RawPixels> {
+    const data = await sharp({ create: { width, height, channels: 3, background: { r: seed * 40, g: 90, b: 200 - seed * 30 } } }).raw().toBuffer();
+    return { data, width, height, channels: 3 };
+  }
+
+  const sha = (i: number) => i.toString(16).padStart(64, '0');
+  const temps = (lib: Library) =>
+    fs.existsSync(lib.thumbnailsDir) ? fs.readdirSync(lib.thumbnailsDir, { recursive: true }).map(String).filter((n) => n.endsWith('.tmp')) : [];
+
+  it('holds thumbnails while there is no room, starts them all when there is, and drain makes the rest', async () => {
+    const lib = library();
+    let room = false;
+    const q = new ThumbnailQueue(lib, { hasRoom: () => room });
+    for (let i = 1; i <= 3; i++) q.add(sha(i), { kind: 'frame', frame: await frame(i) });
+    expect(q.queued).toBe(3);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fs.existsSync(lib.thumbnailPath(sha(1)))).toBe(false);
+    room = true;
+    q.pump();
+    expect(q.queued).toBe(0);
+    room = false;
+    q.add(sha(4), { kind: 'frame', frame: await frame(4) });
+    expect(q.queued).toBe(1);
+    await q.drain();
+    expect(q.written).toBe(4);
+    for (let i = 1; i <= 4; i++) {
+      const meta = await sharp(lib.thumbnailPath(sha(i))).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['webp', 256, 192]);
+    }
+    expect(temps(lib)).toEqual([]);
+    lib.close();
+  });
+
+  it('past its memory bound it starts the oldest whatever the room', async () => {
+    const lib = library();
+    const one = (await frame(1)).data.length;
+    const q = new ThumbnailQueue(lib, { hasRoom: () => false, maxHeldBytes: Math.floor(1.5 * one) });
+    q.add(sha(1), { kind: 'frame', frame: await frame(1) });
+    expect(q.queued).toBe(1);
+    q.add(sha(2), { kind: 'frame', frame: await frame(2) });
+    expect(q.queued).toBe(1);
+    q.add(sha(3), { kind: 'frame', frame: await frame(3) });
+    expect(q.queued).toBe(1);
+    await q.drain();
+    expect(q.written).toBe(3);
+    lib.close();
+  });
+
+  it('a thumbnail that cannot be made is left out quietly; the others are written and no temporary file stays', async () => {
+    const lib = library();
+    const q = new ThumbnailQueue(lib, { hasRoom: () => true });
+    q.add(sha(1), { kind: 'file', data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100, 3)]), path: '/x/bad.jpg' });
+    q.add(sha(2), { kind: 'file', data: await sharp((await frame(2, 640, 480)).data, { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toBuffer(), path: '/x/ok.jpg' });
+    await q.drain();
+    expect(fs.existsSync(lib.thumbnailPath(sha(1)))).toBe(false);
+    expect((await sharp(lib.thumbnailPath(sha(2))).metadata()).width).toBe(256);
+    expect(q.written).toBe(1);
+    expect(temps(lib)).toEqual([]);
+    lib.close();
   });
 });

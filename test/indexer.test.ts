@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { thumbnailFromPixels } from '../src/engine/images/thumbnail.js';
 import { decodeImage } from '../src/engine/indexer/decode.js';
 import { AsyncQueue, Slots } from '../src/engine/indexer/pipeline.js';
 import { indexFolders, type IndexProgress, type IndexSummary } from '../src/engine/indexer/indexer.js';
@@ -13,6 +14,7 @@ import type { ClipModel } from '../src/engine/models/types.js';
 import { colour, encodeImage, isRoot, snapshot, tempDir, writeImage } from './support/index-fixtures.js';
 import { colourModelDir } from './support/models.js';
 import { withRawDb } from './support/raw-db.js';
+import { OFF_THREAD_HASH_BYTES } from '../src/engine/util/hash.js';
 
 /** The real model, counting every image that reaches the vision tower. */
 function counting(model: ClipModel) {
@@ -228,12 +230,14 @@ describe('indexFolders', () => {
         const rotated = c.orientation === 6;
         expect([got.width, got.height]).toEqual(rotated ? [c.h, c.w] : [c.w, c.h]);
         if (withThumbnail) {
-          const thumb = await sharp(await got.thumbnail!).metadata();
+          // The frame the model input was cut from: shortest edge = model size, the whole picture.
+          expect(Math.min(got.frame!.width, got.frame!.height), `${c.w}x${c.h}`).toBe(spec.size);
+          const thumb = await sharp(await thumbnailFromPixels(got.frame!)).metadata();
           expect(thumb.format).toBe('webp');
           expect(Math.max(thumb.width, thumb.height)).toBeLessThanOrEqual(256);
           expect(Math.max(thumb.width, thumb.height)).toBeGreaterThanOrEqual(Math.min(224, Math.max(c.w, c.h)));
         } else {
-          expect(got.thumbnail).toBeUndefined();
+          expect(got.frame).toBeUndefined();
         }
       }
     }
@@ -246,7 +250,7 @@ describe('indexFolders', () => {
     const wide = await encodeImage(colour('blue'), { width: 500, height: 200, format: 'jpeg' });
     const sq = await decodeImage(wide, 'x', squash, true);
     expect(Buffer.compare(Buffer.from(sq.tensor.buffer), Buffer.from((await preprocessImage(wide, squash)).buffer))).toBe(0);
-    expect((await sharp(await sq.thumbnail!).metadata()).width).toBe(256);
+    expect((await sharp(await thumbnailFromPixels(sq.frame!)).metadata()).width).toBe(256);
   });
 
   it('reruns incrementally: unchanged files are skipped, renamed and duplicate files reuse embeddings, vanished ones are marked', async () => {
@@ -443,6 +447,8 @@ describe('indexFolders', () => {
     expect(first.indexed).toBeGreaterThanOrEqual(4);
     expect(first.indexed).toBeLessThan(n);
     expect(count(lib, 'SELECT count(*) FROM files')).toBe(first.indexed);
+    // Thumbnails wait for their batch's commit; a stopped run still makes those of what it committed.
+    for (const f of lib.listFiles()) expect(fs.existsSync(lib.thumbnailPath(f.sha256)), f.path).toBe(true);
 
     counts.encoded = 0;
     const second: IndexSummary = await indexFolders({ library: lib, model, folders: [photos], batchSize: 4 });
@@ -453,6 +459,35 @@ describe('indexFolders', () => {
     expect(count(lib, 'SELECT count(*) FROM files')).toBe(n);
     expect(count(lib, 'SELECT count(*) FROM contents')).toBe(n);
     expect(lib.embeddingCount(lib.modelKey(model.info))).toBe(n);
+    lib.close();
+  });
+
+  it('hashes files over the off-thread size on a worker and still decodes, links and thumbnails their bytes', async () => {
+    const photos = fresh('large-files');
+    // Noise compresses badly: a 1400×1000 JPEG at quality 95 is several MB.
+    const big = await sharp({ create: { width: 1400, height: 1000, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    expect(big.length).toBeGreaterThan(OFF_THREAD_HASH_BYTES);
+    fs.mkdirSync(path.join(photos, 'copies'), { recursive: true });
+    fs.writeFileSync(path.join(photos, 'big.jpg'), big);
+    fs.writeFileSync(path.join(photos, 'copies', 'big copy.jpg'), big);
+    await writeImage(path.join(photos, 'small.jpg'), colour('blue'));
+    const lib = Library.open(path.join(photos, 'lib.sqlite'));
+    const { model, counts } = counting(fp32);
+    const summary = await indexFolders({ library: lib, model, folders: [photos], batchSize: 2 });
+    expect(summary).toMatchObject({ indexed: 3, reused: 1, failed: [], warnings: [] });
+    expect(counts.encoded).toBe(2);
+    const rows = lib.listFiles();
+    const bigRows = rows.filter((r) => r.path.includes('big'));
+    expect(bigRows.map((r) => r.sha256)).toEqual([sha256(path.join(photos, 'big.jpg')), sha256(path.join(photos, 'big.jpg'))]);
+    expect([bigRows[0].width, bigRows[0].height]).toEqual([1400, 1000]);
+    expect((await sharp(lib.thumbnailPath(bigRows[0].sha256)).metadata()).width).toBe(256);
+    // The embedding is the model's own for the file: the bytes came back whole from the hashing thread.
+    const embeddings = lib.loadEmbeddings(lib.modelKey(model.info));
+    const at = embeddings.contentIds.indexOf(bigRows[0].contentId);
+    const [direct] = await fp32.encodeImages([path.join(photos, 'big.jpg')]);
+    expect(dot(direct, embeddings.data.subarray(at * embeddings.dim, (at + 1) * embeddings.dim))).toBeGreaterThan(0.9999);
     lib.close();
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, dot } from '../src/engine/models/model.js';
-import { openSession, describeDevice, platformAccelerator } from '../src/engine/models/runtime.js';
+import { openSession, describeDevice, platformAccelerator, SESSION_CONFIG } from '../src/engine/models/runtime.js';
 import { validateModelFolder } from '../src/engine/models/validate.js';
 import { TextTokenizer } from '../src/engine/models/tokenizer.js';
 import type { ClipModel } from '../src/engine/models/types.js';
@@ -81,6 +81,23 @@ describe('colour model through the real loading code (Xenova CLIP layout)', () =
     const en = await model.encodeTexts(['a photo of red', 'a photo of green', 'a photo of blue']);
     const blueScores = model.scoreLabels(blue, en);
     expect(blueScores.indexOf(Math.max(...blueScores))).toBe(2);
+  });
+
+  it('opens sessions with the app\'s ONNX Runtime config and with a caller\'s entries over it, embedding alike', async () => {
+    expect(SESSION_CONFIG['session.intra_op.allow_spinning']).toBe('0');
+    const file = await solidPhoto('spin.jpg', colour('purple').sample);
+    const spinning = await loadModel(dir, { device: 'cpu', sessionConfig: { 'session.intra_op.allow_spinning': '1', 'session.dynamic_block_base': '4' } });
+    try {
+      const [a] = await spinning.encodeImages([file]);
+      const [b] = await model.encodeImages([file]);
+      expect(dot(a, b)).toBeCloseTo(1, 6);
+    } finally {
+      await spinning.close();
+    }
+    // Entries reach the binding as strings only; anything else is refused there, not silently dropped.
+    await expect(openSession(path.join(dir, model.info.files.vision), 'cpu', { config: { 'session.dynamic_block_base': 4 as unknown as string } })).rejects.toThrow(
+      /extra value must be a string|cannot load ONNX graph/,
+    );
   });
 
   it('uses the fp32 graphs when asked; quantized embeddings stay close but are not identical', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatBytes, formatDuration } from '../src/shared/format.js';
 import { exists, isErrno, isInside, isInsideReal, realPathOrAncestor } from '../src/engine/util/fs.js';
-import { hashFileInto, sha256File, sha256Handle, sha256Hex } from '../src/engine/util/hash.js';
+import { hashFileInto, OFF_THREAD_HASH_BYTES, sha256Bytes, sha256File, sha256Handle, sha256Hex } from '../src/engine/util/hash.js';
 import { RateMeter } from '../src/engine/util/rate.js';
 
 const roots: string[] = [];
@@ -179,6 +179,40 @@ describe('sha256', () => {
 
   it('an unreadable or missing file is an error, not a hash', async () => {
     await expect(sha256File(path.join(tmp(), 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('sha256Bytes hashes large buffers on a worker thread, lending the memory and giving the same bytes back', async () => {
+    // A view into a buffer of its own, as the indexer's reads are (one spare byte past the end).
+    const own = Buffer.allocUnsafe(OFF_THREAD_HASH_BYTES + 4097);
+    for (let i = 0; i < own.length; i++) own[i] = (i * 31 + 7) & 0xff;
+    const data = own.subarray(1, own.length - 1);
+    const copy = Buffer.from(data);
+    const pending = sha256Bytes(data);
+    // Transferred, not copied: the caller's view is detached while the worker has it.
+    expect(data.length).toBe(0);
+    const out = await pending;
+    expect(out.sha256).toBe(sha256Hex(copy));
+    expect(out.data.equals(copy)).toBe(true);
+    expect(out.data.byteOffset).toBe(1);
+
+    // Many at once come back to their own callers.
+    const inputs = Array.from({ length: 6 }, (_, k) => Buffer.alloc(OFF_THREAD_HASH_BYTES + k, k + 1));
+    const expected = inputs.map((b) => sha256Hex(b));
+    const outs = await Promise.all(inputs.map((b) => sha256Bytes(b)));
+    expect(outs.map((o) => o.sha256)).toEqual(expected);
+    expect(outs.map((o) => o.data.length)).toEqual(inputs.map((_, k) => OFF_THREAD_HASH_BYTES + k));
+  });
+
+  it('sha256Bytes hashes small and shared buffers in place, leaving them usable', async () => {
+    const small = Buffer.from('hello world');
+    const a = await sha256Bytes(small);
+    expect(a).toEqual({ sha256: sha256Hex(Buffer.from('hello world')), data: small });
+    expect(small.toString()).toBe('hello world');
+    const shared = Buffer.from(new SharedArrayBuffer(OFF_THREAD_HASH_BYTES + 1));
+    shared.fill(9);
+    const pending = sha256Bytes(shared);
+    expect(shared.length).toBe(OFF_THREAD_HASH_BYTES + 1);
+    expect((await pending).sha256).toBe(sha256Hex(Buffer.alloc(OFF_THREAD_HASH_BYTES + 1, 9)));
   });
 });
 

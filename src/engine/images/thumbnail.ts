@@ -10,7 +10,7 @@ import { processAlive } from '../util/process.js';
 export const THUMBNAIL_SIZE = 256;
 
 // Effort 0 encodes a 256 px thumbnail in ~3.8 ms against ~5.5 ms at effort 2 and ~11 ms at the
-// default 4, for ~7% more bytes; thumbnails are made on the indexing hot path, once per image.
+// default 4, for ~7% more bytes; the indexer makes one per image, on the same cores as inference.
 const WEBP = { quality: 75, effort: 0 } as const;
 
 export interface RawPixels {
@@ -85,12 +85,21 @@ export async function cleanStaleThumbnailTemps(thumbnailsDir: string): Promise<n
   return removed;
 }
 
-/** Written under a temporary name and renamed, so a reader never sees half a thumbnail. */
+/**
+ * Written under a temporary name and renamed, so a reader never sees half a thumbnail. The folder is
+ * made only when the write finds it missing: while indexing, every file-system call waits for an event
+ * loop that inference holds a batch at a time, and the shard folders exist after the first few.
+ */
 export async function writeThumbnail(file: string, data: Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await fs.writeFile(tmp, data);
+    try {
+      await fs.writeFile(tmp, data, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, data, { flag: 'wx' });
+    }
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

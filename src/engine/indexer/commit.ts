@@ -20,11 +20,13 @@ function writeFailures(store: IndexStore, failures: readonly PendingFailure[], n
 /**
  * Encode and commit stage, one batch: the model embeds the batch's tensors, then the contents,
  * their embeddings, every file row (encoded, linked or duplicate) and the failures found so far are
- * written in one transaction, so an interrupted run loses at most the batch in flight.
+ * written in one transaction, so an interrupted run loses at most the batch in flight. Only then do
+ * the batch's thumbnails join the thumbnail queue.
  */
 export async function encodeAndCommit(run: IndexRun, batch: PendingContent[], links: LinkItem[]): Promise<void> {
   if (batch.length === 0 && links.length === 0 && run.failures.length === 0) return;
   const { library, store, summary } = run;
+  run.decodedWaiting -= batch.length;
   const vectors = batch.length ? await run.model.encodeImageTensors(batch.map((c) => c.tensor!)) : [];
   if (vectors.length !== batch.length) throw new Error(`model returned ${vectors.length} embeddings for ${batch.length} images`);
   const failures = run.failures.splice(0);
@@ -50,6 +52,8 @@ export async function encodeAndCommit(run: IndexRun, batch: PendingContent[], li
   for (const c of batch) {
     run.inflight.delete(c.sha256);
     c.tensor = undefined;
+    if (c.frame) run.thumbnails.add(c.sha256, { kind: 'frame', frame: c.frame });
+    c.frame = undefined;
   }
   run.tensorSlots.release(batch.length);
   files += links.length;

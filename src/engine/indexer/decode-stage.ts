@@ -10,9 +10,9 @@ function reasonOf(err: unknown): string {
 }
 
 /**
- * Decode stage, one content: a single sharp decode makes the model's input tensor (and the
- * thumbnail, when one is wanted) once a tensor slot is free. A file that cannot be decoded fails
- * with every path holding the same bytes.
+ * Decode stage, one content: a single sharp decode makes the model's input tensor (and the frame
+ * the thumbnail is made from after the commit, when one is wanted) once a tensor slot is free. A file
+ * that cannot be decoded fails with every path holding the same bytes.
  */
 export async function decodeStage(run: IndexRun, { content, data, wantThumbnail }: DecodeJob): Promise<void> {
   try {
@@ -24,7 +24,8 @@ export async function decodeStage(run: IndexRun, { content, data, wantThumbnail 
     const leaderPath = content.files[0].file.path;
     try {
       const decoded = await decodeImage(data, leaderPath, run.model.info.image, wantThumbnail);
-      if (decoded.thumbnail) run.thumbnails.save(content.sha256, decoded.thumbnail);
+      if (decoded.frame && run.tuning.thumbnails === 'inline') run.thumbnails.add(content.sha256, { kind: 'frame', frame: decoded.frame }, { now: true });
+      else content.frame = decoded.frame;
       content.tensor = decoded.tensor;
       content.width = decoded.width;
       content.height = decoded.height;
@@ -36,7 +37,7 @@ export async function decodeStage(run: IndexRun, { content, data, wantThumbnail 
       for (const e of content.files) run.fail(e.file.path, reason, e, e.previous);
       return;
     }
-    run.toCommit.push({ kind: 'encode', content });
+    run.decoded(content);
   } finally {
     run.readAhead.release();
   }

@@ -1,6 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
 import { decodeCheckingDamage, describeDecodeError, openImage } from '../images/open.js';
-import { thumbnailFromImage, thumbnailFromPixels } from '../images/thumbnail.js';
+import { THUMBNAIL_SIZE, thumbnailFromImage, type RawPixels } from '../images/thumbnail.js';
 import { modelInputFromSharp, modelPixelsFromSharp, pixelsToTensor } from '../models/preprocess.js';
 import type { ImageSpec } from '../models/types.js';
 
@@ -10,7 +10,11 @@ export interface DecodedImage {
   /** Displayed size (after EXIF orientation). */
   width: number;
   height: number;
-  thumbnail?: Promise<Buffer>;
+  /**
+   * Pixels to make the thumbnail from (thumbnailFromPixels), when one was asked for: the reduced frame
+   * the model input was cut from, so the file is decoded once for both.
+   */
+  frame?: RawPixels;
   /** Set when the file is damaged but decoded leniently (see decodeCheckingDamage). */
   warning?: string;
 }
@@ -41,10 +45,11 @@ function centreCrop(src: Buffer, w: number, h: number, size: number): Buffer {
 /**
  * One decode of a CLIP-style (shortest edge, then centre crop) input, serving both the model and
  * the thumbnail: the image is reduced, inside the decode pipeline so JPEG shrink-on-load applies,
- * to shortest edge = model size — exactly the frame `cover` resizing makes before it crops — and
- * both outputs are cut from those pixels.
+ * to shortest edge = model size — exactly the frame `cover` resizing makes before it crops — and the
+ * model input is cut from those pixels. The frame is returned whole for the thumbnail, which the
+ * indexer encodes later, off the hot path.
  */
-async function decodeShared(img: Sharp, spec: ImageSpec): Promise<{ tensor: Float32Array; thumbnail: Promise<Buffer> }> {
+async function decodeShared(img: Sharp, spec: ImageSpec): Promise<{ tensor: Float32Array; frame: RawPixels }> {
   const { data, info } = await img
     .flatten({ background: WHITE })
     .toColourspace('srgb')
@@ -56,14 +61,21 @@ async function decodeShared(img: Sharp, spec: ImageSpec): Promise<{ tensor: Floa
   const pixels = exact
     ? centreCrop(data, info.width, info.height, spec.size)
     : await modelPixelsFromSharp(sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), spec);
-  const thumbnail = thumbnailFromPixels({ data, width: info.width, height: info.height, channels: info.channels });
-  // Avoid an unhandled rejection if the caller drops the thumbnail; it still sees the error on await.
-  thumbnail.catch(() => undefined);
-  return { tensor: pixelsToTensor(pixels, spec), thumbnail };
+  const frame: RawPixels = { data, width: info.width, height: info.height, channels: info.channels as RawPixels['channels'] };
+  return { tensor: pixelsToTensor(pixels, spec), frame };
+}
+
+/** Thumbnail-sized pixels straight from the bytes (decoded at reduced scale), for inputs that cannot share the model's frame. */
+async function thumbnailFrame(bytes: Buffer, filePath: string): Promise<RawPixels> {
+  const { data, info } = await openImage(bytes, filePath)
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels as RawPixels['channels'] };
 }
 
 /**
- * Model input (and optionally a WebP thumbnail) from a file's bytes. Throws a TriagemError naming
+ * Model input (and optionally the pixels for a thumbnail) from a file's bytes. Throws a TriagemError naming
  * the file when the bytes cannot be decoded; a file that decodes only leniently comes back with a
  * `warning`.
  */
@@ -81,14 +93,15 @@ async function decodeOpened(img: Sharp, data: Buffer, filePath: string, spec: Im
     const [size, shared] = await Promise.all([orientedSize(img), decodeShared(img, spec)]);
     return { ...size, ...shared };
   }
-  const [size, tensor] = await Promise.all([orientedSize(img), modelInputFromSharp(img, spec)]);
-  let thumbnail: Promise<Buffer> | undefined;
-  if (withThumbnail) {
-    // Squashed model inputs cannot be reused for an undistorted thumbnail: decode again, still at reduced scale.
-    thumbnail = thumbnailFromImage(openImage(data, filePath));
-    thumbnail.catch(() => undefined);
-  }
-  return { ...size, tensor, thumbnail };
+  // Squashed model inputs cannot be reused for an undistorted thumbnail: its pixels come from a
+  // second decode of the same bytes, at reduced scale, alongside the first. A thumbnail is a cache,
+  // so its failure only leaves the image without one.
+  const [size, tensor, frame] = await Promise.all([
+    orientedSize(img),
+    modelInputFromSharp(img, spec),
+    withThumbnail ? thumbnailFrame(data, filePath).catch(() => undefined) : undefined,
+  ]);
+  return frame ? { ...size, tensor, frame } : { ...size, tensor };
 }
 
 /** Only a thumbnail, for content whose embedding already exists. */

@@ -10,7 +10,7 @@ import { IndexStore } from './store.js';
 import { cleanStaleThumbnailTemps } from '../images/thumbnail.js';
 import type { IndexOptions, IndexSummary, WorkItem } from './types.js';
 
-export type { IndexFailure, IndexOptions, IndexProgress, IndexSummary } from './types.js';
+export type { IndexFailure, IndexOptions, IndexProgress, IndexSummary, IndexTuning } from './types.js';
 
 /**
  * Indexes every image under `folders` into the library, incrementally, in stages:
@@ -18,8 +18,10 @@ export type { IndexFailure, IndexOptions, IndexProgress, IndexSummary } from './
  *   plan      scan the folders and compare with the library by path, size and mtime (plan.ts)
  *   read      read, sniff, sha256 and EXIF each changed file; link moved or duplicate content
  *             to its embedding, or hand the bytes on (read-stage.ts)
- *   decode    one sharp decode per new content makes the model input and the thumbnail (decode-stage.ts)
+ *   decode    one sharp decode per new content makes the model input and the thumbnail's frame (decode-stage.ts)
  *   encode    batches of tensors through the model, each batch committed in one transaction (commit.ts)
+ *   thumbnail each committed content's WebP, from that frame, while the decoders are ahead (thumbnails.ts);
+ *             the run returns once the last one is written
  *
  * Decoding (sharp, in libuv's pool) runs ahead of batched inference through a bounded queue, so an
  * interrupted run loses at most the batch in flight and a rerun resumes without duplicates.
@@ -63,6 +65,7 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
     progress,
     summary,
     embedded: plan.embedded,
+    tuning: opts.tuning,
   });
   for (const f of plan.scanFailures) {
     summary.failed.push(f);
@@ -74,8 +77,10 @@ export async function indexFolders(opts: IndexOptions): Promise<IndexSummary> {
   if (signal?.aborted) run.halt();
   try {
     await runStages(run, plan.work);
-    await run.thumbnails.settled();
   } finally {
+    // Committed contents get their thumbnails even when the run stops early: what waits is bounded
+    // (ThumbnailQueue's memory bound) and made from pixels already in memory.
+    await run.thumbnails.drain();
     signal?.removeEventListener('abort', run.halt);
   }
   if (run.fatal !== undefined) throw run.fatal;
@@ -99,6 +104,6 @@ async function runStages(run: IndexRun, work: readonly WorkItem[]): Promise<void
   const onError = (err: unknown) => run.failHard(err);
   const reading = workThrough(work, readers, (item) => readStage(run, item), { stopped: () => run.stopped, onError }).then(() => run.toDecode.close());
   const decoding = serveQueue(run.toDecode, decoders, (job) => decodeStage(run, job), onError);
-  const producing = Promise.all([reading, decoding]).then(() => run.toCommit.close());
+  const producing = Promise.all([reading, decoding]).then(() => run.produced());
   await Promise.all([producing, batchStage(run)]);
 }

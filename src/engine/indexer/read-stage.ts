@@ -1,7 +1,7 @@
+import { errorMessage } from '../errors.js';
 import { classifyFile, isImageExtension, readErrorReason, SNIFF_BYTES } from '../images/formats.js';
 import { readPhotoMetadata } from '../images/metadata.js';
-import { sha256Hex } from '../util/hash.js';
-import { decodeThumbnail } from './decode.js';
+import { sha256Bytes, sha256Hex } from '../util/hash.js';
 import { readHead, readWholeFile } from './read.js';
 import type { IndexRun } from './state.js';
 import type { Entry, PendingContent, WorkItem } from './types.js';
@@ -12,7 +12,9 @@ const MAX_FILE_BYTES = 1024 * 2 ** 20;
 /**
  * Read stage, one file: read, sniff, hash and EXIF; then route the file by its content — a row
  * linked to content already embedded, a copy joining the same content already in flight, or bytes
- * handed to the decoders. Bad files are recorded as failures; only a bug or a database error throws.
+ * handed to the decoders. Large files are hashed on a worker thread (sha256Bytes), so the JS thread,
+ * which runs inference between these steps, is not held for them. Bad files are recorded as
+ * failures; only a bug or a database error throws.
  */
 export async function readStage(run: IndexRun, { file, previous }: WorkItem): Promise<void> {
   if (!isImageExtension(file.ext)) {
@@ -37,11 +39,18 @@ export async function readStage(run: IndexRun, { file, previous }: WorkItem): Pr
     } catch (err) {
       return run.fail(file.path, readErrorReason(err), undefined, previous);
     }
-    const { data } = bytes;
-    const verdict = classifyFile(file.ext, data.subarray(0, SNIFF_BYTES));
+    const verdict = classifyFile(file.ext, bytes.data.subarray(0, SNIFF_BYTES));
     if (verdict.kind === 'skip') return run.skip();
     if (verdict.kind === 'fail') return run.fail(file.path, verdict.reason, bytes, previous);
-    const sha256 = sha256Hex(data);
+    // The read buffer is this stage's own, so it may be lent to the hashing thread.
+    let hashed: { sha256: string; data: Buffer };
+    try {
+      hashed = run.tuning.hashOffThread ? await sha256Bytes(bytes.data) : { sha256: sha256Hex(bytes.data), data: bytes.data };
+    } catch (err) {
+      // Only the hashing thread dying gets here; its bytes went with it, and a rerun reads the file again.
+      return run.fail(file.path, `could not hash the file: ${errorMessage(err)}`, bytes, previous);
+    }
+    const { sha256, data } = hashed;
     const meta = await readPhotoMetadata(data);
     const entry: Entry = { file, previous, size: bytes.size, mtimeMs: bytes.mtimeMs, meta };
 
@@ -55,7 +64,7 @@ export async function readStage(run: IndexRun, { file, previous }: WorkItem): Pr
     const existing = run.store.contentIdBySha(sha256);
     if (existing !== undefined && run.embedded.has(existing)) {
       run.toCommit.push({ kind: 'link', entry, contentId: existing });
-      if (run.wantThumbnails && !(await run.thumbnails.has(sha256))) run.thumbnails.save(sha256, decodeThumbnail(data, file.path));
+      if (run.wantThumbnails && !(await run.thumbnails.has(sha256))) run.thumbnails.add(sha256, { kind: 'file', data, path: file.path });
       return;
     }
     const content: PendingContent = { sha256, size: data.length, format: verdict.format, width: 0, height: 0, tensor: undefined, files: [entry] };

@@ -3,8 +3,8 @@ import type { ClipModel } from '../models/types.js';
 import { AsyncQueue, Slots } from './pipeline.js';
 import { IndexProgressTracker } from './progress.js';
 import type { IndexStore, KnownFile } from './store.js';
-import { ThumbnailWriter } from './thumbnails.js';
-import type { DecodeJob, IndexSummary, PendingContent, PendingFailure, Ready } from './types.js';
+import { ThumbnailQueue } from './thumbnails.js';
+import type { DecodeJob, IndexSummary, IndexTuning, PendingContent, PendingFailure, Ready } from './types.js';
 
 export interface IndexRunSetup {
   library: Library;
@@ -18,6 +18,7 @@ export interface IndexRunSetup {
   summary: IndexSummary;
   /** Content ids that already have an embedding for this model. */
   embedded: Set<number>;
+  tuning?: IndexTuning;
 }
 
 /**
@@ -40,7 +41,8 @@ export class IndexRun {
   readonly inflight = new Map<string, PendingContent>();
   /** Failures not yet written; the next batch's transaction takes them. */
   readonly failures: PendingFailure[] = [];
-  readonly thumbnails: ThumbnailWriter;
+  readonly thumbnails: ThumbnailQueue;
+  readonly tuning: Required<IndexTuning>;
 
   /** Read stage → decoders: whole files to decode. */
   readonly toDecode = new AsyncQueue<DecodeJob>();
@@ -48,6 +50,10 @@ export class IndexRun {
   readonly toCommit = new AsyncQueue<Ready>();
   /** Decoded tensors alive at once (waiting, batched or being encoded). */
   readonly tensorSlots: Slots;
+  /** Decoded tensors not yet handed to the model. */
+  decodedWaiting = 0;
+  /** Cleared once reading and decoding have finished. */
+  producing = true;
   /** Whole files held in memory between reading and decoding. */
   readonly readAhead: Slots;
 
@@ -66,9 +72,32 @@ export class IndexRun {
     this.progress = setup.progress;
     this.summary = setup.summary;
     this.embedded = setup.embedded;
-    this.thumbnails = new ThumbnailWriter(setup.library);
+    this.tuning = { thumbnails: setup.tuning?.thumbnails ?? 'deferred', hashOffThread: setup.tuning?.hashOffThread ?? true };
+    this.thumbnails = new ThumbnailQueue(setup.library, { hasRoom: () => this.decodersAhead() });
     this.tensorSlots = new Slots(3 * setup.batchSize);
     this.readAhead = new Slots(2 * setup.batchSize);
+  }
+
+  /**
+   * Whether the next batch is decoded already (or nothing more is coming), so pool work started now
+   * delays no tensor inference is about to wait for.
+   */
+  decodersAhead(): boolean {
+    return !this.producing || this.stopped || this.decodedWaiting >= this.batchSize;
+  }
+
+  /** A decoded content joins the batcher's queue. */
+  decoded(content: PendingContent): void {
+    this.decodedWaiting++;
+    this.toCommit.push({ kind: 'encode', content });
+    this.thumbnails.pump();
+  }
+
+  /** Production is over: what thumbnails wait may all start. */
+  produced(): void {
+    this.producing = false;
+    this.toCommit.close();
+    this.thumbnails.pump();
   }
 
   /** A file that is not an image we index. */

@@ -1,5 +1,6 @@
 // The indexer's public surface (re-exported by indexer.ts) and the records its stages hand each other.
 import type { ImageFormat } from '../images/formats.js';
+import type { RawPixels } from '../images/thumbnail.js';
 import type { PhotoMetadata } from '../images/metadata.js';
 import type { Library } from '../library/library.js';
 import type { ClipModel } from '../models/types.js';
@@ -51,6 +52,23 @@ export interface IndexOptions {
   thumbnails?: boolean;
   /** Folders (or files) under the roots to leave out, e.g. a sort destination inside the source. */
   exclude?: string[];
+  /** How the pipeline is arranged; the defaults are what the app runs (see IndexTuning). */
+  tuning?: IndexTuning;
+}
+
+/**
+ * Switches that bring back the pipeline's earlier arrangement, so the index benchmark can measure the
+ * old way beside the new one in one process (on a shared machine only ratios within one run compare).
+ */
+export interface IndexTuning {
+  /**
+   * 'deferred' (default): each thumbnail is encoded from the model's frame after its batch is committed,
+   * while the decoders are ahead of inference (ThumbnailQueue). 'inline': encoded as soon as the image
+   * decodes, racing the decodes the next batch needs.
+   */
+  thumbnails?: 'deferred' | 'inline';
+  /** Hash large files on a worker thread (default true; sha256Bytes), or all of them on the JS thread. */
+  hashOffThread?: boolean;
 }
 
 /** A scanned file that changed (or is new) since the library last saw it: the read stage's input. */
@@ -76,6 +94,8 @@ export interface PendingContent {
   width: number;
   height: number;
   tensor: Float32Array | undefined;
+  /** The decode's reduced frame, kept for the thumbnail until the batch is committed. */
+  frame?: RawPixels;
   files: Entry[];
   /** Set when the image only decoded leniently (damaged data): indexed, and reported. */
   warning?: string;

@@ -214,10 +214,11 @@ export async function loadFromSpec(spec: ModelFolderSpec, opts: LoadModelOptions
   const tokenizer = TextTokenizer.load(path.join(spec.dir, spec.tokenizerDir), spec.text_);
 
   const device = opts.device ?? 'auto';
-  const opened = await openSession(visionFile, device, { threads: opts.threads });
+  const tuning = { threads: opts.threads, config: opts.sessionConfig };
+  const opened = await openSession(visionFile, device, tuning);
   const vision = opened.session;
   const report: DeviceReport = opened.report;
-  const text = (await openSession(textFile, device, { threads: opts.threads, pinned: report })).session;
+  const text = (await openSession(textFile, device, { ...tuning, pinned: report })).session;
 
   const visionIo = describeTower(vision, 'vision', visionFile);
   const textIo = describeTower(text, 'text', textFile);

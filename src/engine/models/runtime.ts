@@ -39,7 +39,24 @@ export function compiledProviders(): Set<string> {
 
 export interface SessionOptions {
   threads?: number;
+  /** Session config entries over SESSION_CONFIG's (the index benchmark compares settings with these). */
+  config?: Readonly<Record<string, string>>;
 }
+
+/**
+ * ONNX Runtime session config entries (keys of onnxruntime_session_options_config_keys.h) every
+ * session gets.
+ *
+ * allow_spinning 0: idle intra-op threads sleep instead of spin-waiting for the next parallel loop
+ * (and for ~tens of ms after each run). Indexing decodes images in libuv's pool on the same cores,
+ * and a spinning thread takes a core from them for nothing. `npm run bench -- index
+ * --arrangements app,old,no-spinning` on the 2-core dev machine (shared, load 4–6; ViT-B/32 stand-in,
+ * web-size photos, 192 images × 3 repeats, medians), core-ms per image, spinning → not:
+ *   bare session.run   fp32 84.1 → 62.7   q8 57.8 → 44.6
+ *   whole index run    fp32 97.2 → 76.2   q8 73.0 → 64.0
+ * (Wall-clock rates on that machine swung 4× with the neighbours' load, so the CPU time decided.)
+ */
+export const SESSION_CONFIG: Readonly<Record<string, string>> = { 'session.intra_op.allow_spinning': '0' };
 
 function sessionOptions(provider: ExecutionProvider, opts: SessionOptions): ort.InferenceSession.SessionOptions {
   const threads = opts.threads ?? Math.max(1, os.availableParallelism());
@@ -50,6 +67,8 @@ function sessionOptions(provider: ExecutionProvider, opts: SessionOptions): ort.
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     logSeverityLevel: 3,
+    // The binding adds each string value as a config entry under its (dotted) key.
+    extra: { ...SESSION_CONFIG, ...opts.config },
   };
 }
 

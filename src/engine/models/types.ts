@@ -112,6 +112,8 @@ export interface LoadModelOptions {
   precision?: Precision;
   /** ONNX Runtime intra-op threads; default: all cores. */
   threads?: number;
+  /** ONNX Runtime session config entries over the app's own (runtime.ts SESSION_CONFIG), for benchmarks. */
+  sessionConfig?: Readonly<Record<string, string>>;
   /** Inference batch size for images and texts. */
   batchSize?: number;
   /** Scoring from the catalog; overrides the family default. */
