@@ -55,13 +55,13 @@ describe('Library', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the file and folders, in WAL mode, with sqlite-vec loaded and schema v1', () => {
+  it('creates the file and folders, in WAL mode, with sqlite-vec loaded and the current schema', () => {
     expect(fs.existsSync(lib.file)).toBe(true);
     expect(lib.file).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite'));
     expect(lib.thumbnailsDir).toBe(path.join(dir, 'nested', 'deeper', 'lib.sqlite.thumbs'));
     expect(lib.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(lib.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(1);
+    expect(SCHEMA_VERSION).toBe(2);
     expect(lib.db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
     const cols = (t: string) => (lib.db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
     expect(cols('contents')).toEqual(['id', 'sha256', 'size', 'format', 'width', 'height']);

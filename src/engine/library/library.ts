@@ -3,7 +3,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { TriagemError, errorMessage } from '../errors.js';
+import { BrowseStore } from './browse.js';
+import { DuplicateDecisions } from './duplicate-decisions.js';
 import { migrate } from './migrations.js';
+import { ReviewStore, type LabelExample } from './review.js';
 import { underFolders } from './sql.js';
 import { chunkRowids, hasChunkLayout, readChunkVectors, type VectorRows } from './vec-chunks.js';
 
@@ -106,6 +109,9 @@ function blobToVector(b: Buffer, dim: number): Float32Array {
 export class Library {
   readonly thumbnailsDir: string;
   private readonly tables = new Map<string, { table: string; dim: number; fast: boolean }>();
+  private reviewStore: ReviewStore | undefined;
+  private browseStore: BrowseStore | undefined;
+  private duplicateStore: DuplicateDecisions | undefined;
 
   private constructor(
     readonly file: string,
@@ -139,6 +145,26 @@ export class Library {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Review marks and sort-run thresholds (review.ts). */
+  get review(): ReviewStore {
+    return (this.reviewStore ??= new ReviewStore(this.db));
+  }
+
+  /** Grid paging (browse.ts). */
+  get browse(): BrowseStore {
+    return (this.browseStore ??= new BrowseStore(this.db));
+  }
+
+  /** Duplicate keep/leave-out choices and "not duplicates" (duplicate-decisions.ts). */
+  get duplicateDecisions(): DuplicateDecisions {
+    return (this.duplicateStore ??= new DuplicateDecisions(this.db));
+  }
+
+  /** Labels people confirmed, as (contentId, label) examples for few-shot sorting. */
+  confirmedLabels(): LabelExample[] {
+    return this.review.confirmedLabels();
   }
 
   modelKey(info: { id: string; precision: string }): string {

@@ -68,6 +68,51 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
     `);
   },
+  // v2: what a person decided while reviewing (review.ts): marks per content with an undo history,
+  // per-label thresholds of a sort run, duplicate keep/leave-out choices and "not duplicates"; and
+  // indexes for paging the grid by folder order, date and name without a sort step at 100k files.
+  (db) => {
+    db.exec(`
+      CREATE TABLE marks (
+        content_id INTEGER PRIMARY KEY,
+        label TEXT,
+        flag TEXT CHECK (flag IN ('keep', 'reject')),
+        run_id INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE mark_history (
+        id INTEGER PRIMARY KEY,
+        batch INTEGER NOT NULL,
+        content_id INTEGER NOT NULL,
+        had_mark INTEGER NOT NULL,
+        label TEXT,
+        flag TEXT,
+        run_id INTEGER,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX mark_history_batch ON mark_history(batch);
+      CREATE TABLE sort_thresholds (
+        run_id INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (run_id, label)
+      );
+      CREATE INDEX sort_results_label ON sort_results(run_id, label, score);
+      CREATE TABLE duplicate_choices (
+        file_id INTEGER PRIMARY KEY,
+        choice TEXT NOT NULL CHECK (choice IN ('keep', 'trash')),
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE duplicate_dismissals (
+        id INTEGER PRIMARY KEY,
+        file_ids TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX files_present_path ON files(present, path);
+      CREATE INDEX files_present_date ON files(present, coalesce(taken_at, mtime_ms), path);
+      CREATE INDEX files_present_name ON files(present, name, path);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
