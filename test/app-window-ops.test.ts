@@ -207,7 +207,8 @@ describe('window ops over the real service', () => {
     const withResolved = await client.invoke('duplicates.review', { threshold: 0.99, includeResolved: true });
     expect(withResolved.groups.find((g) => g.key === exact.key)?.files.find((f) => f.fileId === trash.fileId)?.choice).toBe('trash');
     expect((await client.invoke('library.items', { fileIds: [trash.fileId] })).items[0].duplicate).toBe('trash');
-    await expect(client.invoke('duplicates.decide', { action: 'resolve', keep: [], trash: [trash.fileId] })).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(client.invoke('duplicates.decide', { action: 'resolve', keep: [], trash: [] })).rejects.toMatchObject({ code: 'usage' });
+    await expect(client.invoke('duplicates.decide', { action: 'resolve', keep: [trash.fileId], trash: [trash.fileId] })).rejects.toMatchObject({ code: 'usage' });
 
     // Reset brings the red group back.
     await client.invoke('duplicates.decide', { action: 'reset', fileIds: reds.files.map((f) => f.fileId) });

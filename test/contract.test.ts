@@ -170,7 +170,7 @@ describe('contract schemas', () => {
       includeSetAside: false,
     });
     rejects('export.start', { scope: { kind: 'label', label: 'meme' }, destination: '/tmp/saida', operation: 'delete' });
-    rejects('duplicates.decide', { action: 'resolve', keep: [], trash: [1] });
+    rejects('duplicates.decide', { action: 'resolve', keep: [0], trash: [1] });
     rejects('duplicates.decide', { action: 'not-duplicates', fileIds: [1] });
     expect(accepts('folders.list', {})).toEqual({ showHidden: false });
     rejects('folders.list', { path: '/home/../etc' });

@@ -72,7 +72,6 @@ export function decideDuplicates(app: AppContext, decision: DuplicateDecision): 
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length) throw new TriagemError(`no file with id ${unknown.join(', ')} in the library`, 'not-found');
   if (decision.action === 'resolve') {
-    if (decision.keep.length === 0) throw new TriagemError('keep at least one copy of the photo', 'usage');
     const both = decision.keep.filter((id) => decision.trash.includes(id));
     if (both.length) throw new TriagemError(`file ${both[0]} cannot be both kept and set aside`, 'usage');
     decisions.choose([...decision.keep.map((fileId) => ({ fileId, choice: 'keep' as const })), ...decision.trash.map((fileId) => ({ fileId, choice: 'trash' as const }))]);

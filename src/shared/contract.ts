@@ -614,7 +614,8 @@ export const contract = {
   },
   'duplicates.decide': {
     input: z.discriminatedUnion('action', [
-      z.object({ action: z.literal('resolve'), keep: fileIds.min(1, 'keep at least one copy'), trash: fileIds }).strict(),
+      // Keeping none is allowed: "none of these is wanted" leaves them all out of exports, deleting nothing.
+      z.object({ action: z.literal('resolve'), keep: fileIds, trash: fileIds }).strict(),
       z.object({ action: z.literal('not-duplicates'), fileIds: fileIds.min(2) }).strict(),
       z.object({ action: z.literal('reset'), fileIds: fileIds.min(1) }).strict(),
     ]),
