@@ -61,10 +61,9 @@ function onKey(app: AppController, e: KeyboardEvent): void {
   e.preventDefault();
   if (isMarking(command)) {
     const targets = workspace.targets(state.layout);
-    const runId = state.summary?.runId;
-    void app.mark(command, targets, runId).then((ok) => {
-      if (ok && advance) workspace.focus(workspace.selection.get().focus + 1);
-    });
+    // Advance now, not when the engine answers: a fast hand presses the next key before that.
+    if (advance && targets.length) workspace.focus(workspace.selection.get().focus + 1);
+    void app.mark(command, targets, state.summary?.runId);
     return;
   }
   switch (command.kind) {

@@ -13,6 +13,8 @@ export function Dialog({ title, onClose, children, wide, testId, footer }: { tit
     const el = ref.current;
     if (!el) return;
     if (!el.open) el.showModal();
+    // showModal focuses the first control (the close button); a field to type in should win.
+    el.querySelector<HTMLElement>('[data-autofocus], .dialog-body input:not([type=checkbox]):not([type=radio])')?.focus();
     const cancel = (e: Event) => {
       e.preventDefault();
       onCloseRef.current();

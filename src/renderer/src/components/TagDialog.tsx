@@ -58,7 +58,7 @@ export function TagDialog({ fileIds, onClose }: { fileIds: number[]; onClose(): 
           onChange={(e) => setText(e.target.value)}
           placeholder={t('tags.placeholder')}
           aria-label={t('tags.input')}
-          autoFocus
+          data-autofocus
           data-testid="tag-input"
         />
         <datalist id={listId}>

@@ -116,6 +116,8 @@ export class AppController {
   private toastId = 0;
   private liveTimer: ReturnType<typeof setInterval> | undefined;
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Marks and undos reach the engine one at a time, in the order they were made. */
+  private markQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly platform: Platform) {
     this.client = platform.client;
@@ -360,8 +362,22 @@ export class AppController {
     this.store.update({ view: 'review', reviewLabel: label, layout: 'grid' });
   }
 
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.markQueue.then(work, work);
+    this.markQueue = next.catch(() => undefined);
+    return next;
+  }
+
   /** A marking key or button on `fileIds`; returns false when nothing was marked. */
-  async mark(command: Command, fileIds: number[], runId: number | undefined): Promise<boolean> {
+  mark(command: Command, fileIds: number[], runId: number | undefined): Promise<boolean> {
+    return this.serial(() => this.markNow(command, fileIds, runId));
+  }
+
+  undoMark(): Promise<void> {
+    return this.serial(() => this.undoNow());
+  }
+
+  private async markNow(command: Command, fileIds: number[], runId: number | undefined): Promise<boolean> {
     if (fileIds.length === 0) {
       this.toast(this.t('marks.nothingFocused'));
       return false;
@@ -415,7 +431,7 @@ export class AppController {
     }
   }
 
-  async undoMark(): Promise<void> {
+  private async undoNow(): Promise<void> {
     try {
       const out = await this.client.invoke('review.undo', {});
       if (out.batch === null) {
