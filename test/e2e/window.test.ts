@@ -18,6 +18,8 @@ import { axeScan, buildRenderer, dropPaths, openBrowser, screenshot, serve, tabT
 import { LABELS_PT, writeNewsroom, type Newsroom } from './support/newsroom.js';
 
 const chromiumPath = optionalChromium('window end-to-end tests (test/e2e/window.test.ts)');
+/** Photos in the second batch: enough large ones that its progress stays on screen for a while. */
+const LOTE = 48;
 
 async function text(page: Page, testId: string): Promise<string> {
   return (await page.getByTestId(testId).first().innerText()).replace(/\s+/g, ' ').trim();
@@ -61,7 +63,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
       [25, 60, 230],
       [250, 240, 30],
     ];
-    for (let i = 0; i < 36; i++) await writeScenePhoto(path.join(lote, `DSC_${9000 + i}.jpg`), { seed: 500 + i, colour: colours[i % 3], width: 1800, height: 1200 });
+    for (let i = 0; i < LOTE; i++) await writeScenePhoto(path.join(lote, `DSC_${9000 + i}.jpg`), { seed: 500 + i, colour: colours[i % 3], width: 2000, height: 1333 });
     outside = path.join(root, 'fora', 'recebida.jpg');
     await writeScenePhoto(outside, { seed: 900, colour: [25, 60, 230], width: 640, height: 427 });
     hub = await startModelHub(path.join(root, 'hub'));
@@ -88,13 +90,13 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(await page.getByTestId(`model-${MULTILINGUAL_ID}`).locator('input').isChecked()).toBe(true);
     expect(await text(page, `model-${MULTILINGUAL_ID}`)).toMatch(/Recomendado para português/);
     await scan('first-run');
-    await screenshot(page, 'pt-BR-01-first-run');
+    await screenshot(page, 'journey-01-first-run');
 
     // A stalled connection: progress shows, then the reporter cancels and later resumes.
     hub.hub.setMode('onnx/text_model_quantized.onnx', { kind: 'stall', afterBytes: 200_000, times: 1 });
     await press(page, '[data-testid=download]');
     await expect.poll(() => text(page, 'download-text'), { timeout: 20_000 }).toMatch(/ de .*MB/);
-    await screenshot(page, 'pt-BR-02-first-run-downloading');
+    await screenshot(page, 'journey-02-first-run-downloading');
     await scan('first-run-downloading');
     await press(page, '[data-testid=download-cancel]');
     await page.getByRole('button', { name: 'Retomar download' }).waitFor();
@@ -109,18 +111,18 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(await colourModelDir());
     await scan('folder-picker');
-    await screenshot(page, 'pt-BR-03-folder-picker');
+    await screenshot(page, 'journey-03-folder-picker');
     await press(page, '[data-testid=picker-choose]');
     await expect.poll(() => text(page, 'model-message'), { timeout: 30_000 }).toMatch(/importado: \d+ arquivos conferidos/);
 
     await press(page, '[data-testid=model-next]');
     await page.getByTestId('start').waitFor();
     await scan('first-run-library');
-    await screenshot(page, 'pt-BR-04-first-run-library');
+    await screenshot(page, 'journey-04-first-run-library');
     await press(page, '[data-testid=start]');
     await page.getByTestId('empty-library').waitFor();
     await scan('empty-library');
-    await screenshot(page, 'pt-BR-05-empty-library');
+    await screenshot(page, 'journey-05-empty-library');
   });
 
   it('indexes a folder dropped on the window, progress to the end, and lists the file that failed', async () => {
@@ -145,12 +147,21 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await page.getByTestId('failures').waitFor();
     expect(await text(page, 'failures')).toContain(news.corrupt);
     await scan('index-failures');
-    await screenshot(page, 'pt-BR-07-index-failures');
+    await screenshot(page, 'journey-07-index-failures');
     await page.keyboard.press('Escape');
     await page.getByTestId('index-dialog').waitFor({ state: 'detached' });
   });
 
   it('adds a second folder with the keyboard and keeps browsing while it indexes', async () => {
+    // Record the grid's count while the job runs: new photos must join it before the job ends.
+    await page.evaluate(() => {
+      const w = window as unknown as { countsWhileIndexing: string[] };
+      w.countsWhileIndexing = [];
+      new MutationObserver(() => {
+        const count = document.querySelector('[data-testid="browse-count"]')?.textContent;
+        if (count && document.querySelector('[data-testid="index-progress"]')) w.countsWhileIndexing.push(count);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await press(page, '[data-testid=add-folders]');
     await page.getByTestId('folder-picker').waitFor();
     await page.getByTestId('picker-path').fill(lote);
@@ -158,13 +169,15 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(lote);
     await press(page, '[data-testid=picker-choose]');
     await page.getByTestId('index-progress').waitFor();
-    await expect.poll(() => text(page, 'index-text'), { timeout: 30_000 }).toMatch(/^Indexando \d+ de 36/);
+    await expect.poll(() => text(page, 'index-text'), { timeout: 30_000, interval: 50 }).toMatch(new RegExp(`^Indexando \\d+ de ${LOTE}`));
+    await screenshot(page, 'journey-06-indexing');
     // Browsing goes on: the grid takes focus and answers the arrows while the batch indexes.
     await tabTo(page, '[data-testid=grid]');
     await page.keyboard.press('ArrowRight');
-    await screenshot(page, 'pt-BR-06-indexing');
     await page.getByTestId('index-progress').waitFor({ state: 'detached', timeout: 90_000 });
-    await expect.poll(() => text(page, 'browse-count'), { timeout: 10_000 }).toBe(`${news.images + 36} fotos`);
+    await expect.poll(() => text(page, 'browse-count'), { timeout: 10_000 }).toBe(`${news.images + LOTE} fotos`);
+    const counts = await page.evaluate(() => (window as unknown as { countsWhileIndexing: string[] }).countsWhileIndexing);
+    expect(counts.some((c) => Number(c.split(' ')[0]) > news.images), counts.join(', ')).toBe(true);
   });
 
   it('sorts into Portuguese labels, with live counts of what a threshold sends to "unsure"', async () => {
@@ -185,7 +198,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
       for (let i = 0; i < 60; i++) await page.keyboard.press('ArrowRight');
       const label = ((await slider.getAttribute('data-testid')) ?? '').replace('threshold-', '');
       const would = await text(page, `would-go-${label}`);
-      if (/^3 iriam/.test(would)) {
+      if (/^3 abaixo do limite/.test(would)) {
         moved = true;
         break;
       }
@@ -194,7 +207,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(moved).toBe(true);
     await expect.poll(() => text(page, 'column-unsure'), { timeout: 10_000 }).toMatch(/3 fotos/);
     await scan('sort');
-    await screenshot(page, 'pt-BR-08-sort');
+    await screenshot(page, 'journey-08-sort');
   });
 
   it('reviews ten photos with the keyboard only: assign, accept, reject, keep, advance, loupe, undo', async () => {
@@ -226,14 +239,14 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => text(page, 'loupe-label')).toBe('1 vermelho');
     await scan('loupe');
-    await screenshot(page, 'pt-BR-10-loupe');
+    await screenshot(page, 'journey-10-loupe');
     await page.keyboard.press('ArrowRight');
     // 9: compare mode, mark the focused (A) photo.
     await page.keyboard.press('KeyC');
     await page.getByTestId('compare').waitFor();
     await page.keyboard.press('Shift+Digit1');
     await scan('compare');
-    await screenshot(page, 'pt-BR-11-compare');
+    await screenshot(page, 'journey-11-compare');
     // 10: back to the grid, accept.
     await page.keyboard.press('KeyG');
     await page.getByTestId('grid').waitFor();
@@ -249,12 +262,12 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(chips[0]).toMatch(/^2\s*verde$/);
     await expect.poll(() => text(page, 'info-label')).toBe('vermelho');
     await scan('review');
-    await screenshot(page, 'pt-BR-09-review');
+    await screenshot(page, 'journey-09-review');
     // "?" shows the whole key map.
     await page.keyboard.press('Shift+Slash');
     await page.getByTestId('help').waitFor();
     await scan('help');
-    await screenshot(page, 'pt-BR-12-help');
+    await screenshot(page, 'journey-12-help');
     await page.keyboard.press('Escape');
   });
 
@@ -270,7 +283,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => text(page, 'tag-dialog')).toMatch(/#capa/);
     await scan('tags');
-    await screenshot(page, 'pt-BR-13-tags');
+    await screenshot(page, 'journey-13-tags');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('nav-tag').first().innerText()).toMatch(/#capa\s+3/);
     await press(page, '[data-testid=nav-tag]');
@@ -286,7 +299,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(await text(page, 'cutoff-note')).toMatch(/corte adaptativo em 0,\d{3}/);
     const withCutoff = Number((await text(page, 'search-count')).split(' ')[0]);
     await scan('search');
-    await screenshot(page, 'pt-BR-14-search');
+    await screenshot(page, 'journey-14-search');
     await press(page, '[data-testid=show-all]');
     await expect.poll(async () => Number((await text(page, 'search-count')).split(' ')[0])).toBeGreaterThan(withCutoff);
 
@@ -306,7 +319,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     const total = Number(/de (\d+)/.exec(first)?.[1]);
     expect(total).toBeGreaterThan(1);
     await scan('duplicates');
-    await screenshot(page, 'pt-BR-15-duplicates');
+    await screenshot(page, 'journey-15-duplicates');
     // Shift+C keeps the suggested copy and sets the rest aside; the next group comes up.
     await page.keyboard.press('Shift+KeyC');
     await expect.poll(() => text(page, 'dup-position')).toBe(`Grupo 1 de ${total - 1}`);
@@ -332,7 +345,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(clashRows.some((r) => r.includes('IMG_4101.jpg') && r.includes('IMG_4101 (1).jpg') && r.includes('já existe no destino'))).toBe(true);
     expect(fs.readdirSync(path.join(dest, 'vermelho'))).toEqual(['IMG_4101.jpg']);
     await scan('export-preview');
-    await screenshot(page, 'pt-BR-16-export-preview');
+    await screenshot(page, 'journey-16-export-preview');
     await press(page, '[data-testid=export-run]');
     await page.getByTestId('export-done').waitFor();
     const written = fs.readdirSync(path.join(dest, 'vermelho')).sort();
@@ -340,7 +353,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     expect(fs.readFileSync(path.join(dest, 'vermelho', 'IMG_4101.jpg'), 'utf8')).toBe('a file the reporter already had');
     expect(fs.existsSync(path.join(dest, 'triagem-results.csv'))).toBe(true);
     await scan('export-done');
-    await screenshot(page, 'pt-BR-17-export-done');
+    await screenshot(page, 'journey-17-export-done');
     await press(page, '[data-testid=export-undo]');
     await page.getByTestId('export-undone').waitFor();
     expect(fs.readdirSync(path.join(dest, 'vermelho'))).toEqual(['IMG_4101.jpg']);

@@ -70,8 +70,8 @@ export function FolderPicker({ purpose, multiple, onDone }: { purpose: FolderPur
           <ul>
             {listing?.roots.map((r) => (
               <li key={r.path}>
-                <button type="button" className="link" onClick={() => void open(r.path)}>
-                  {r.name}
+                <button type="button" className="link" onClick={() => void open(r.path)} title={r.path}>
+                  {r.name === '~' ? t('picker.home') : r.name === '/' ? t('picker.computer') : r.name}
                 </button>
               </li>
             ))}

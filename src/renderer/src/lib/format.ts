@@ -7,6 +7,7 @@ export function formatNumber(lang: string, n: number, digits = 0): string {
 const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
 
 export function formatBytes(lang: string, bytes: number): string {
+  if (bytes < 1000) return `${formatNumber(lang, bytes)} B`;
   let value = bytes;
   let unit = 0;
   while (value >= 1000 && unit < UNITS.length - 1) {

@@ -105,8 +105,13 @@ const INITIAL: AppState = {
   lastSelection: [],
 };
 
-/** While indexing, the visible lists pick up newly indexed files this often. */
-const LIVE_REFRESH_MS = 1500;
+/**
+ * While indexing, the visible lists pick up newly indexed files this often: every second on a
+ * small library, less often on a big one, where each refresh sends the whole id list again.
+ */
+function liveRefreshMs(files: number): number {
+  return 1000 + Math.min(9000, files / 20);
+}
 
 export class AppController {
   readonly store = new Store<AppState>(INITIAL);
@@ -114,7 +119,7 @@ export class AppController {
   private workspace: Workspace | null = null;
   private collections = new Set<Collection>();
   private toastId = 0;
-  private liveTimer: ReturnType<typeof setInterval> | undefined;
+  private liveTimer: ReturnType<typeof setTimeout> | undefined;
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Marks and undos reach the engine one at a time, in the order they were made. */
   private markQueue: Promise<unknown> = Promise.resolve();
@@ -331,14 +336,16 @@ export class AppController {
 
   private startLiveRefresh(): void {
     this.stopLiveRefresh();
-    this.liveTimer = setInterval(() => {
+    const tick = () => {
       this.bumpLibrary();
       void this.client.invoke('library.open', {}).then((library) => this.store.update({ library }), () => undefined);
-    }, LIVE_REFRESH_MS);
+      this.liveTimer = setTimeout(tick, liveRefreshMs(this.state.library?.files ?? 0));
+    };
+    this.liveTimer = setTimeout(tick, liveRefreshMs(this.state.library?.files ?? 0));
   }
 
   private stopLiveRefresh(): void {
-    clearInterval(this.liveTimer);
+    clearTimeout(this.liveTimer);
     this.liveTimer = undefined;
   }
 

@@ -20,6 +20,8 @@ export class Collection {
   private listeners = new Set<() => void>();
   private indexOf: Map<number, number> | undefined;
   private disposed = false;
+  /** Bumps on every change, for views that re-render on any change of the list. */
+  version = 0;
 
   constructor(
     private readonly client: TriagemClient,
@@ -53,6 +55,7 @@ export class Collection {
   };
 
   private changed(): void {
+    this.version++;
     for (const l of [...this.listeners]) l();
   }
 

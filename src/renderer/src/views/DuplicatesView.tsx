@@ -185,6 +185,30 @@ export function DuplicatesView() {
         {group && (
           <div className="dup-group" data-testid="dup-group">
             <p className="muted">{group.kind === 'exact' ? t('duplicates.exact') : t('duplicates.near', { similarity: formatNumber(lang, group.similarity, 3) })}</p>
+            <div className="row wrap dup-actions">
+              <button type="button" onClick={() => go(-1)} disabled={index === 0}>
+                ← {t('duplicates.previous')}
+              </button>
+              <button type="button" onClick={() => setAll('keep')}>
+                {t('duplicates.keepAll')} <kbd>A</kbd>
+              </button>
+              <button type="button" onClick={() => setAll('trash')}>
+                {t('duplicates.trashAll')} <kbd>D</kbd>
+              </button>
+              <button type="button" onClick={() => setViewing(group.files[focusCard] ?? group.files[0])}>
+                {t('duplicates.view')} <kbd>S</kbd>
+              </button>
+              <button type="button" onClick={() => void notDuplicates()} data-testid="dup-not">
+                {t('duplicates.notDuplicates')} <kbd>N</kbd>
+              </button>
+              <button type="button" className="primary" onClick={() => void resolve()} data-testid="dup-resolve">
+                {t('duplicates.resolve')} <kbd>Shift+C</kbd>
+              </button>
+              <button type="button" onClick={() => go(1)} disabled={index >= total - 1}>
+                {t('duplicates.next')} →
+              </button>
+            </div>
+            <p className="muted small-text">{t('duplicates.keys')}</p>
             <div className="dup-cards">
               {group.files.map((f, i) => {
                 const choice = choices.get(f.fileId) ?? 'trash';
@@ -220,30 +244,6 @@ export function DuplicatesView() {
                 );
               })}
             </div>
-            <div className="row wrap dup-actions">
-              <button type="button" onClick={() => go(-1)} disabled={index === 0}>
-                ← {t('duplicates.previous')}
-              </button>
-              <button type="button" onClick={() => setAll('keep')}>
-                {t('duplicates.keepAll')} <kbd>A</kbd>
-              </button>
-              <button type="button" onClick={() => setAll('trash')}>
-                {t('duplicates.trashAll')} <kbd>D</kbd>
-              </button>
-              <button type="button" onClick={() => setViewing(group.files[focusCard] ?? group.files[0])}>
-                {t('duplicates.view')} <kbd>S</kbd>
-              </button>
-              <button type="button" onClick={() => void notDuplicates()} data-testid="dup-not">
-                {t('duplicates.notDuplicates')} <kbd>N</kbd>
-              </button>
-              <button type="button" className="primary" onClick={() => void resolve()} data-testid="dup-resolve">
-                {t('duplicates.resolve')} <kbd>Shift+C</kbd>
-              </button>
-              <button type="button" onClick={() => go(1)} disabled={index >= total - 1}>
-                {t('duplicates.next')} →
-              </button>
-            </div>
-            <p className="muted small-text">{t('duplicates.keys')}</p>
           </div>
         )}
       </div>

@@ -75,27 +75,31 @@ export function SortView() {
         <h1 id="sort-title">{t('sort.title')}</h1>
         <p className="lead">{t('sort.intro')}</p>
 
+        {summary && <Results summary={summary} unembedded={unembedded} />}
+
         <div className="card">
-          <h2>{t('sort.presets')}</h2>
-          <div className="preset-list">
-            {ordered.map((p) => (
-              <button
-                key={p.name}
-                type="button"
-                className="preset"
-                onClick={() => {
-                  setLabels(p.labels);
-                  setTemplates(p.templates);
-                  setError(null);
-                }}
-                title={t('sort.presetUse', { name: p.description })}
-                data-testid={`preset-${p.name}`}
-              >
-                <span className="preset-lang">{p.language}</span>
-                <span>{p.description}</span>
-              </button>
-            ))}
-          </div>
+          <details className="presets" open={labels.length === 0}>
+            <summary>{t('sort.presets')}</summary>
+            <div className="preset-list">
+              {ordered.map((p) => (
+                <button
+                  key={p.name}
+                  type="button"
+                  className="preset"
+                  onClick={() => {
+                    setLabels(p.labels);
+                    setTemplates(p.templates);
+                    setError(null);
+                  }}
+                  title={t('sort.presetUse', { name: p.description })}
+                  data-testid={`preset-${p.name}`}
+                >
+                  <span className="preset-lang">{p.language}</span>
+                  <span>{p.description}</span>
+                </button>
+              ))}
+            </div>
+          </details>
 
           <h2>{t('sort.labels')}</h2>
           <ol className="label-editor" data-testid="label-list">
@@ -144,8 +148,6 @@ export function SortView() {
             {files === 0 && <span className="muted">{t('sort.needsIndex')}</span>}
           </div>
         </div>
-
-        {summary && <Results summary={summary} unembedded={unembedded} />}
       </div>
     </section>
   );
