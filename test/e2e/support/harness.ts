@@ -79,7 +79,8 @@ export async function openBrowser(executablePath: string, url: string, opts: { l
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'triagem-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
-    args: CHROMIUM_ARGS,
+    // --lang sets Chromium's own UI locale too (date inputs, built-in messages).
+    args: [...CHROMIUM_ARGS, `--lang=${opts.locale ?? 'pt-BR'}`],
     locale: opts.locale ?? 'pt-BR',
     viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
     deviceScaleFactor: 1,

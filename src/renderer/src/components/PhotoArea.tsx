@@ -56,7 +56,17 @@ export function PhotoArea({ workspace, runId, gridLabel }: { workspace: Workspac
 
   useEffect(() => setOther((o) => (o === focus ? focus + 1 : o)), [focus]);
   useEffect(() => {
-    if (layout === 'compare') setOther(Math.min(focus + 1, workspace.collection.size - 1));
+    if (layout === 'compare') {
+      // Two or more selected: compare the first two of them (Lightroom's C); else the focused and the next.
+      const picked = [...workspace.selection.get().selected]
+        .map((id) => workspace.collection.index(id))
+        .filter((i) => i >= 0)
+        .sort((a, b) => a - b);
+      if (picked.length >= 2) {
+        workspace.focus(picked[0], { keepSelection: true });
+        setOther(picked[1]);
+      } else setOther(Math.min(focus + 1, workspace.collection.size - 1));
+    }
     // Back in the grid, keyboard focus goes back into it.
     if (layout === 'grid') gridEl.current?.focus({ preventScroll: true });
   }, [layout]); // eslint-disable-line react-hooks/exhaustive-deps

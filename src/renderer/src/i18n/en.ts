@@ -266,6 +266,7 @@ const en: Resources = {
     final: 'After review: {{count, number}}',
     threshold: 'Confidence threshold for “{{label}}”',
     thresholdValue: 'Threshold: {{value}}',
+    noThreshold: 'No threshold: every photo of the label stays in it.',
     wouldGo_one: '{{count, number}} below the threshold (goes to “unsure”)',
     wouldGo_other: '{{count, number}} below the threshold (go to “unsure”)',
     review: 'Review',

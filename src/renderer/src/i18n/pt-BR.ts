@@ -267,6 +267,7 @@ const ptBR = {
     final: 'Depois da revisão: {{count, number}}',
     threshold: 'Limite de confiança de “{{label}}”',
     thresholdValue: 'Limite: {{value}}',
+    noThreshold: 'Sem limite: todas as fotos do rótulo ficam nele.',
     wouldGo_one: '{{count, number}} abaixo do limite (vai para “incertas”)',
     wouldGo_other: '{{count, number}} abaixo do limite (vão para “incertas”)',
     review: 'Revisar',

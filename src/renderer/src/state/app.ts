@@ -341,7 +341,8 @@ export class AppController {
       void this.client.invoke('library.open', {}).then((library) => this.store.update({ library }), () => undefined);
       this.liveTimer = setTimeout(tick, liveRefreshMs(this.state.library?.files ?? 0));
     };
-    this.liveTimer = setTimeout(tick, liveRefreshMs(this.state.library?.files ?? 0));
+    // The first photos of a new folder show up almost at once; later refreshes are spaced out.
+    this.liveTimer = setTimeout(tick, 400);
   }
 
   private stopLiveRefresh(): void {

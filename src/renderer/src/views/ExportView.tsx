@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ExportScope, OpInput, OpOutput } from '../../../shared/contract.js';
-import { baseName, formatBytes } from '../lib/format.js';
+import { formatBytes } from '../lib/format.js';
 import { errorText } from '../platform-context.js';
 import { useApp, useAppState } from '../state/context.js';
 
@@ -212,7 +212,7 @@ export function ExportView() {
                             {shown.map((item) => (
                               <tr key={item.fileId} className={item.clash ? 'clash' : ''} data-testid={item.clash ? 'clash-row' : 'plan-row'}>
                                 <td className="break" title={item.from}>
-                                  {baseName(item.from)}
+                                  {item.from.split(/[\\/]/).slice(-2).join('/')}
                                 </td>
                                 <td className="break mono" title={item.to}>
                                   {item.to.slice(current.destination.length + 1)}

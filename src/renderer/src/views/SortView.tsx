@@ -246,11 +246,17 @@ function LabelColumn({ runId, index, label }: { runId: number; index: number; la
           data-testid={`threshold-${label.label}`}
         />
       </label>
-      <p className="small-text">
-        <span className="muted">{t('sort.thresholdValue', { value: formatNumber(lang, value, 3) })}</span> ·{' '}
-        <span data-testid={`would-go-${label.label}`}>{t('sort.wouldGo', { count: wouldGo })}</span>
-        {total > 0 && <span className="muted"> ({formatPercent(lang, wouldGo / total)})</span>}
-      </p>
+      {value === 0 ? (
+        <p className="small-text muted" data-testid={`would-go-${label.label}`}>
+          {t('sort.noThreshold')}
+        </p>
+      ) : (
+        <p className="small-text">
+          <span className="muted">{t('sort.thresholdValue', { value: formatNumber(lang, value, 3) })}</span> ·{' '}
+          <span data-testid={`would-go-${label.label}`}>{t('sort.wouldGo', { count: wouldGo })}</span>
+          {total > 0 && <span className="muted"> ({formatPercent(lang, wouldGo / total)})</span>}
+        </p>
+      )}
       <button type="button" onClick={() => app.startReview(label.label)} disabled={label.suggested === 0} data-testid={`review-${label.label}`}>
         {t('sort.review')}
       </button>
