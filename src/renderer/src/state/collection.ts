@@ -70,17 +70,6 @@ export class Collection {
     this.pump();
   }
 
-  /** Resolves once these ids' tiles are loaded (for actions on a selection that was never on screen). */
-  async load(fileIds: readonly number[]): Promise<BrowseItem[]> {
-    const missing = fileIds.filter((id) => !this.items.has(id));
-    for (let i = 0; i < missing.length; i += 1000) {
-      const { items } = await this.client.invoke('library.items', { fileIds: missing.slice(i, i + 1000), runId: this.runId });
-      for (const item of items) this.items.set(item.fileId, item);
-    }
-    if (missing.length) this.changed();
-    return fileIds.flatMap((id) => this.items.get(id) ?? []);
-  }
-
   private pump(): void {
     while (this.running < PARALLEL && this.wanted.length > 0 && !this.disposed) {
       const batch = this.wanted.splice(0, PAGE);
