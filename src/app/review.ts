@@ -96,10 +96,6 @@ export interface RunSummary {
   unsure: { suggested: number; reviewed: number; final: number };
 }
 
-function bin(score: number): number {
-  return Math.max(0, Math.min(HISTOGRAM_BINS - 1, Math.floor(score * HISTOGRAM_BINS)));
-}
-
 export function runSummary(app: AppContext, runId?: number): RunSummary | null {
   if (!app.libraryExists()) return null;
   const library = app.library('read');
@@ -113,26 +109,28 @@ export function runSummary(app: AppContext, runId?: number): RunSummary | null {
     labels.map((label) => [label, { label, suggested: 0, reviewed: 0, final: 0, threshold: thresholds[label] ?? 0, histogram: new Array<number>(HISTOGRAM_BINS).fill(0) }]),
   );
   const unsure = { suggested: 0, reviewed: 0, final: 0 };
+  let total = 0;
   let reviewed = 0;
   let rejected = 0;
-  const rows = library.review.runRows(id);
-  for (const r of rows) {
-    const entry = per.get(r.label);
-    if (entry) entry.histogram[bin(r.score)]++;
-    const effective = !entry || r.score < entry.threshold ? UNSURE_LABEL : r.label;
-    const isReviewed = r.markLabel !== null || r.flag !== null;
-    if (isReviewed) reviewed++;
-    if (r.flag === 'reject') rejected++;
+  for (const g of library.review.runGroups(id, HISTOGRAM_BINS)) {
+    total += g.count;
+    const entry = per.get(g.label);
+    if (entry) entry.histogram[g.bin] += g.count;
+    // A run sorted with a global threshold stored "unsure" as the label itself.
+    const effective = !entry || g.below ? UNSURE_LABEL : g.label;
+    const isReviewed = g.markLabel !== null || g.flag !== null;
+    if (isReviewed) reviewed += g.count;
+    if (g.flag === 'reject') rejected += g.count;
     const bucket = effective === UNSURE_LABEL ? unsure : per.get(effective);
     if (bucket) {
-      bucket.suggested++;
-      if (isReviewed) bucket.reviewed++;
+      bucket.suggested += g.count;
+      if (isReviewed) bucket.reviewed += g.count;
     }
-    const final = r.markLabel ?? effective;
+    const final = g.markLabel ?? effective;
     const finalBucket = final === UNSURE_LABEL ? unsure : per.get(final);
-    if (finalBucket) finalBucket.final++;
+    if (finalBucket) finalBucket.final += g.count;
   }
-  return { runId: id, labels, modelKey: run.modelKey, createdAt: run.createdAt, total: rows.length, reviewed, rejected, perLabel: [...per.values()], unsure };
+  return { runId: id, labels, modelKey: run.modelKey, createdAt: run.createdAt, total, reviewed, rejected, perLabel: [...per.values()], unsure };
 }
 
 export function setThresholds(app: AppContext, runId: number, thresholds: Readonly<Record<string, number>>): RunSummary {

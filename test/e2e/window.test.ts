@@ -35,6 +35,14 @@ async function press(page: Page, selector: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/** Keyboard only: Tab to a field, replace its text by typing, then Enter. */
+async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+  await tabTo(page, selector);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(value);
+  await page.keyboard.press('Enter');
+}
+
 describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
   let root: string;
   let news: Newsroom;
@@ -107,8 +115,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     // Offline laptops: import a model folder through the folder picker, keyboard only.
     await press(page, '[data-testid=import-model]');
     await page.getByTestId('folder-picker').waitFor();
-    await page.getByTestId('picker-path').fill(await colourModelDir());
-    await page.keyboard.press('Enter');
+    await typeInto(page, '[data-testid=picker-path]', await colourModelDir());
     await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(await colourModelDir());
     await scan('folder-picker');
     await screenshot(page, 'journey-03-folder-picker');
@@ -164,8 +171,7 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     });
     await press(page, '[data-testid=add-folders]');
     await page.getByTestId('folder-picker').waitFor();
-    await page.getByTestId('picker-path').fill(lote);
-    await page.keyboard.press('Enter');
+    await typeInto(page, '[data-testid=picker-path]', lote);
     await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(lote);
     await press(page, '[data-testid=picker-choose]');
     await page.getByTestId('index-progress').waitFor();
@@ -191,12 +197,10 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await expect.poll(() => text(page, 'column-vermelho')).toMatch(/^1 vermelho 13 fotos/);
     // The three orange photos fit no label (scores ~0.2): a 0.3 threshold on the label they went to
     // moves them to "unsure"; the count under the slider says so before anything is saved.
-    const sliders = await page.locator('[data-testid^="threshold-"]').all();
     let moved = false;
-    for (const slider of sliders) {
-      await slider.focus();
+    for (const label of LABELS_PT) {
+      await tabTo(page, `[data-testid="threshold-${label}"]`);
       for (let i = 0; i < 60; i++) await page.keyboard.press('ArrowRight');
-      const label = ((await slider.getAttribute('data-testid')) ?? '').replace('threshold-', '');
       const would = await text(page, `would-go-${label}`);
       if (/^3 abaixo do limite/.test(would)) {
         moved = true;

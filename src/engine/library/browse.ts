@@ -113,7 +113,10 @@ export class BrowseStore {
       params.push(q.takenBefore);
     }
     if (q.onePerContent) {
-      where.push('NOT EXISTS (SELECT 1 FROM files f2 WHERE f2.content_id = f.content_id AND f2.present = 1 AND f2.path < f.path)');
+      // The copies that are not a content's first path, found by joining on content_id (its index
+      // keeps this linear; a correlated "no smaller path" subquery went quadratic at 100k files).
+      where.push(`f.id NOT IN (SELECT b.id FROM files a CROSS JOIN files b INDEXED BY files_content_id ON b.content_id = a.content_id
+        WHERE a.present = 1 AND b.present = 1 AND a.path < b.path)`);
     }
     const dir = q.descending ? 'DESC' : 'ASC';
     const order =

@@ -27,13 +27,18 @@ export interface LabelExample {
   at: number;
 }
 
-/** One content of a sort run, with its winning label/score and what a person made of it. */
-export interface RunRow {
-  contentId: number;
+/**
+ * Contents of a sort run counted by winning label, score bin, whether the score is below that
+ * label's threshold, and the mark a person gave: enough for every count and histogram of a run
+ * summary, aggregated by SQLite (100k rows become a few thousand groups).
+ */
+export interface RunGroup {
   label: string;
-  score: number;
+  bin: number;
+  below: boolean;
   markLabel: string | null;
   flag: Flag | null;
+  count: number;
 }
 
 type MarkRow = { label: string | null; flag: Flag | null; run_id: number | null };
@@ -131,15 +136,24 @@ export class ReviewStore {
     return Object.fromEntries(rows.map((r) => [r.label, r.threshold]));
   }
 
-  /** The run's result for every content some present file still holds, with its mark. */
-  runRows(runId: number): RunRow[] {
-    return this.db
+  /** The run's contents that some present file still holds, grouped (see RunGroup) over `bins` score bins in [0, 1]. */
+  runGroups(runId: number, bins: number): RunGroup[] {
+    // The check for contents whose every file is gone costs a lookup per row; most libraries have none.
+    const absent = this.db.prepare('SELECT 1 FROM files WHERE present = 0 LIMIT 1').get() !== undefined;
+    const present = absent ? 'AND EXISTS (SELECT 1 FROM files f WHERE f.content_id = r.content_id AND f.present = 1)' : '';
+    const rows = this.db
       .prepare(
-        `SELECT r.content_id AS contentId, r.label, r.score, m.label AS markLabel, m.flag FROM sort_results r
+        `SELECT r.label, min(? - 1, max(0, CAST(r.score * ? AS INTEGER))) AS bin, r.score < coalesce(t.threshold, 0) AS below,
+           m.label AS mark_label, m.flag, count(*) AS n
+         FROM sort_results r
+         LEFT JOIN sort_thresholds t ON t.run_id = r.run_id AND t.label = r.label
          LEFT JOIN marks m ON m.content_id = r.content_id
-         WHERE r.run_id = ? AND EXISTS (SELECT 1 FROM files f WHERE f.content_id = r.content_id AND f.present = 1)`,
+         WHERE r.run_id = ? ${present}
+         GROUP BY r.label, bin, below, m.label, m.flag`,
       )
-      .all(runId) as RunRow[];
+      .raw()
+      .all(bins, bins, runId) as [string, number, number, string | null, Flag | null, number][];
+    return rows.map(([label, bin, below, markLabel, flag, count]) => ({ label, bin, below: below === 1, markLabel, flag, count }));
   }
 
   /** The winning label and score of each content in a run. */
