@@ -37,6 +37,8 @@ async function press(page: Page, selector: string): Promise<void> {
 
 /** Keyboard only: Tab to a field, replace its text by typing, then Enter. */
 async function typeInto(page: Page, selector: string, value: string): Promise<void> {
+  // The picker fills the field with the folder it opens on; type once that has arrived.
+  await expect.poll(() => page.locator(selector).inputValue()).not.toBe('');
   await tabTo(page, selector);
   await page.keyboard.press('Control+A');
   await page.keyboard.type(value);

@@ -20,11 +20,17 @@ export function FolderPicker({ purpose, multiple, onDone }: { purpose: FolderPur
   const [checked, setChecked] = useState<string[]>([]);
   const listRef = useRef<HTMLUListElement>(null);
 
+  // What the field held when the last listing was asked for: a listing that arrives after the user
+  // started typing must not overwrite their text.
+  const typedRef = useRef('');
+  typedRef.current = typed;
+
   async function open(target?: string) {
+    const before = typedRef.current;
     try {
       const next = await client.invoke('folders.list', target ? { path: target } : {});
       setListing(next);
-      setTyped(next.path);
+      if (typedRef.current === before) setTyped(next.path);
       setError(null);
       localStorage.setItem(LAST_KEY, next.path);
     } catch (err) {
