@@ -191,6 +191,13 @@ describe('browser bridge', () => {
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('RIFF');
     expect(bytes.subarray(8, 12).toString('latin1')).toBe('WEBP');
 
+    // The loupe's preview has its own route, behind the same token.
+    const preview = await fetch(transport.previewUrl(hit.sha256));
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get('content-type')).toBe('image/webp');
+    expect((await fetch(`${bridge.origin}/previews/${hit.sha256}`)).status).toBe(401);
+    expect((await rawRequest(bridge.port, { path: `/previews/..%2F..%2Fsecret.txt?token=${bridge.token}` })).status).toBe(400);
+
     const bytesOut = check('thumbnail.get', await client.invoke('thumbnail.get', { contentId: hit.contentId, bytes: true }));
     expect(Buffer.from(bytesOut.base64 ?? '', 'base64').equals(bytes)).toBe(true);
 

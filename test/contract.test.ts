@@ -38,16 +38,38 @@ describe('contract schemas', () => {
   it('declares input and output for every op', () => {
     expect(OP_NAMES.sort()).toEqual(
       [
+        'app.status',
+        'duplicates.decide',
         'duplicates.find',
+        'duplicates.review',
+        'export.preview',
         'export.run',
+        'export.start',
         'export.undo',
+        'folders.list',
         'index.cancel',
+        'index.failures',
         'index.start',
+        'library.facets',
+        'library.file',
+        'library.items',
         'library.open',
+        'library.query',
+        'models.cancel',
+        'models.download',
+        'models.import',
         'models.list',
+        'presets.list',
+        'preview.get',
+        'review.mark',
+        'review.summary',
+        'review.thresholds',
+        'review.undo',
         'search.similar',
         'search.text',
         'sort.run',
+        'tags.change',
+        'tags.list',
         'thumbnail.get',
       ].sort(),
     );
@@ -128,6 +150,32 @@ describe('contract schemas', () => {
     rejects('thumbnail.get', { contentId: 0 });
     rejects('thumbnail.get', { contentId: 1.5 });
     expect(accepts('thumbnail.get', { sha256: 'a'.repeat(64) })).toEqual({ sha256: 'a'.repeat(64), bytes: false });
+  });
+
+  it('window ops: grid queries, marks, exports and folder names are checked at the door', () => {
+    expect(accepts('library.query', {})).toEqual({ sort: 'path', descending: false, filters: {} });
+    expect(rejects('library.query', { filters: { folders: ['fotos'] } })).toMatch(/absolute path/);
+    expect(rejects('library.query', { filters: { sql: '1=1' } })).toMatch(/sql/);
+    expect(rejects('library.items', { fileIds: Array.from({ length: 1001 }, (_, i) => i + 1) })).toMatch(/fileIds/);
+    expect(rejects('review.mark', { fileIds: [1], action: 'label' })).toMatch(/needs a label/);
+    expect(rejects('review.mark', { fileIds: [], action: 'keep' })).toMatch(/at least one/);
+    expect(rejects('review.mark', { fileIds: [1], action: 'delete' })).toMatch(/action/);
+    expect(rejects('review.thresholds', { runId: 1, thresholds: { gato: 1.5 } })).toMatch(/thresholds/);
+    const scope = { kind: 'selection', fileIds: [1], folder: '../fora' };
+    expect(rejects('export.preview', { scope, destination: '/tmp/saida', operation: 'copy' })).toMatch(/folder name, not a path/);
+    expect(accepts('export.start', { scope: { kind: 'label', label: ' meme ' }, destination: '/tmp/saida', operation: 'csv' })).toEqual({
+      scope: { kind: 'label', label: 'meme' },
+      destination: '/tmp/saida',
+      operation: 'csv',
+      includeSetAside: false,
+    });
+    rejects('export.start', { scope: { kind: 'label', label: 'meme' }, destination: '/tmp/saida', operation: 'delete' });
+    rejects('duplicates.decide', { action: 'resolve', keep: [0], trash: [1] });
+    rejects('duplicates.decide', { action: 'not-duplicates', fileIds: [1] });
+    expect(accepts('folders.list', {})).toEqual({ showHidden: false });
+    rejects('folders.list', { path: '/home/../etc' });
+    rejects('models.import', { folder: 'relativo' });
+    rejects('preview.get', {});
   });
 
   it('the error names the op and every bad field', () => {

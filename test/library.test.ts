@@ -65,7 +65,7 @@ describe('Library', () => {
     withRawDb(lib.file, (db) => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(4);
+      expect(SCHEMA_VERSION).toBe(5);
       expect(db.pragma('application_id', { simple: true })).toBe(TRIAGEM_APPLICATION_ID);
       expect(db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
       const cols = (t: string) => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
@@ -83,6 +83,8 @@ describe('Library', () => {
       expect(cols('near_pairs')).toEqual(['model_id', 'a', 'b', 'score']);
       expect(cols('vector_blocks')).toEqual(['model_id', 'kind', 'block', 'ids', 'data']);
       expect(cols('ocr_text')).toContain('text');
+      expect(cols('marks')).toEqual(['content_id', 'label', 'flag', 'run_id', 'updated_at']);
+      expect(cols('sort_thresholds')).toEqual(['run_id', 'label', 'threshold']);
       const indexes = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'files' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
       expect(indexes).toMatch(/files\(content_id\)/);
       expect(indexes).toMatch(/files\(folder\)/);

@@ -54,6 +54,8 @@ describe('the Electron window is locked down', () => {
     expect(d.get('base-uri')).toEqual(["'none'"]);
     expect(d.get('connect-src')).toEqual(["'self'"]);
     expect(RENDERER_CSP).not.toMatch(/unsafe-eval|\*/);
+    // Delivered in a meta tag, where browsers ignore frame-ancestors with a console warning.
+    expect(d.has('frame-ancestors')).toBe(false);
   });
 
   it('writes that policy into the built index.html (and relaxes scripts only on the dev server)', () => {

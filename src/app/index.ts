@@ -81,6 +81,12 @@ export {
   type LabelExample,
 } from './evaluation.js';
 export { verifyExport, type VerifyReport } from './verify.js';
+export { currentRunId, facets, fileDetails, fileItems, preview, queryFiles, type BrowseItem, type BrowseQuery, type FileDetails, type Preview } from './browse.js';
+export { HISTOGRAM_BINS, markFiles, presets, runSummary, setThresholds, undoMark, type LabelSummary, type MarkAction, type MarkInput, type MarkOutcome, type RunSummary } from './review.js';
+export { decideDuplicates, reviewDuplicates, type DuplicateDecision, type DuplicatesReview, type ReviewGroup } from './duplicates-review.js';
+export { planExport, runExportPlan, type ExportPlan, type ExportPlanInput, type ExportScope, type PlanExportOutcome, type PlannedFile } from './export-plan.js';
+export { listFolder, type FolderListing } from './folders.js';
+export { tagFileIds } from './tags.js';
 export { createEngineService, type EngineService, type EngineServiceOptions } from './service.js';
 
 // The vocabulary the doors parse user input into.

@@ -1,6 +1,7 @@
 // The contract served to the Electron utility process, the browser bridge and tests: one handler per
 // op, each input validated by the contract's schema first, each calling one use case of this layer.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   contract,
@@ -8,6 +9,8 @@ import {
   zodWireError,
   type EventName,
   type EventPayload,
+  type CutoffInfo,
+  type DuplicateFile,
   type FileHit,
   type OpName,
   type OpOutput,
@@ -23,10 +26,17 @@ import type { DeviceRequest } from '../engine/models/types.js';
 import type { SearchOptions, SearchResponse } from '../engine/search/search.js';
 import { UNSURE_LABEL } from '../engine/sort/labels.js';
 import { AppContext } from './context.js';
+import type { Cutoff } from '../engine/search/cutoff.js';
+import { facets, fileDetails, fileItems, preview, queryFiles } from './browse.js';
+import { decideDuplicates, reviewDuplicates } from './duplicates-review.js';
+import { planExport, runExportPlan } from './export-plan.js';
+import { listFolder } from './folders.js';
 import { indexFolders, type IndexProgress } from './indexing.js';
 import type { OcrProgress } from './ocr.js';
 import { searchImageTextOnly } from './ocr.js';
-import { listModels } from './models.js';
+import { downloadModel, importModel, listModels } from './models.js';
+import { markFiles, presets, runSummary, setThresholds, undoMark } from './review.js';
+import { tagFileIds, tagList } from './tags.js';
 import { findDuplicates, searchSimilar, searchText } from './searching.js';
 import { exportRun, sortImages, undo } from './sorting.js';
 import { thumbnail, thumbnailBytes } from './thumbnails.js';
@@ -61,17 +71,52 @@ export function toWireError(err: unknown): WireError {
 }
 
 function toHit(f: FileRecord): FileHit {
-  return { contentId: f.contentId, sha256: f.sha256, path: f.path, name: f.name, width: f.width, height: f.height };
+  return { fileId: f.id, contentId: f.contentId, sha256: f.sha256, path: f.path, name: f.name, width: f.width, height: f.height, takenAt: f.takenAt };
+}
+
+/** JSON has no Infinity: a degenerate background (one image) must not break the answer. */
+function finite(n: number): number {
+  return Number.isFinite(n) ? n : 0;
+}
+
+function cutoffOutput(cutoff: Cutoff | null): CutoffInfo | null {
+  if (!cutoff) return null;
+  return {
+    threshold: finite(cutoff.threshold),
+    floor: finite(cutoff.floor),
+    strong: finite(cutoff.strong),
+    gapAfter: cutoff.gapAfter,
+    reason: cutoff.reason,
+    background: { mean: finite(cutoff.background.mean), sd: finite(cutoff.background.sd), count: cutoff.background.count },
+  };
+}
+
+function duplicateFile(f: FileRecord, choice: DuplicateFile['choice']): DuplicateFile {
+  return {
+    fileId: f.id,
+    contentId: f.contentId,
+    sha256: f.sha256,
+    path: f.path,
+    name: f.name,
+    folder: f.folder,
+    width: f.width,
+    height: f.height,
+    size: f.size,
+    takenAt: f.takenAt,
+    mtimeMs: f.mtimeMs,
+    choice,
+  };
 }
 
 function searchOptions(input: OpParsedInput<'search.text'> | OpParsedInput<'search.similar'>): SearchOptions {
   return { limit: input.limit, filters: input.filters, cutoff: input.cutoff, minScore: input.minScore, ...(input.text ? { text: input.text } : {}) };
 }
 
-function searchOutput(response: Pick<SearchResponse, 'hits' | 'tookMs'> & Partial<Pick<SearchResponse, 'modelKey' | 'belowCutoff' | 'considered'>>): OpOutput<'search.text'> {
+function searchOutput(response: Pick<SearchResponse, 'hits' | 'tookMs'> & Partial<Pick<SearchResponse, 'modelKey' | 'belowCutoff' | 'considered' | 'cutoff'>>): OpOutput<'search.text'> {
   return {
     modelKey: response.modelKey ?? '',
     tookMs: response.tookMs,
+    cutoff: cutoffOutput(response.cutoff ?? null),
     belowCutoff: response.belowCutoff ?? 0,
     considered: response.considered ?? 0,
     hits: response.hits.map((h) => ({ ...toHit(h.files[0]), score: h.score, paths: h.paths, ...(h.ocrSnippet ? { ocrSnippet: h.ocrSnippet } : {}) })),
@@ -83,8 +128,17 @@ const PROGRESS_INTERVAL_MS = 100;
 
 interface IndexJob {
   id: string;
+  folders: string[];
+  startedAt: number;
+  progress: EventPayload<'index.progress'> | null;
   controller: AbortController;
   done: Promise<unknown>;
+}
+
+interface DownloadJob {
+  id: string;
+  controller: AbortController;
+  progress: EventPayload<'models.progress'> | null;
 }
 
 export function createEngineService(options: EngineServiceOptions): EngineService {
@@ -97,8 +151,11 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     locale: options.locale,
   });
   let job: IndexJob | undefined;
+  let download: DownloadJob | undefined;
 
   function emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    if (event === 'index.progress' && job) job.progress = payload as EventPayload<'index.progress'>;
+    if (event === 'models.progress' && download) download.progress = payload as EventPayload<'models.progress'>;
     for (const l of listeners) l(event, payload);
   }
 
@@ -132,6 +189,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
   const handlers: Handlers = {
     async 'models.list'() {
       const list = await listModels(app);
+      const defaultFor = new Map((await app.modelCandidates()).map((c) => [c.id, c.defaultFor]));
       return {
         modelsDir: app.config.modelsDir,
         current: null,
@@ -147,6 +205,10 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
           inCatalog: m.inCatalog,
           isDefault: m.default,
           ...(m.problem ? { error: m.problem } : {}),
+          defaultFor: [...(defaultFor.get(m.id) ?? [])],
+          ...(m.defaultPrecision ? { defaultPrecision: m.defaultPrecision } : {}),
+          downloadBytes: Object.fromEntries(Object.entries(m.downloadBytes).map(([p, size]) => [p, size?.bytes ?? 0])),
+          ...(m.installedBytes !== undefined ? { installedBytes: m.installedBytes } : {}),
         })),
       };
     },
@@ -181,7 +243,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         signal: controller.signal,
         onProgress: progressRelay(jobId),
       });
-      job = { id: jobId, controller, done: run.catch(() => undefined) };
+      job = { id: jobId, folders: input.folders, startedAt: started, progress: null, controller, done: run.catch(() => undefined) };
       try {
         const { summary, modelKey, ocr } = await run;
         return {
@@ -291,6 +353,193 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       const thumb = await thumbnail(app, input);
       return { ...thumb, ...(input.bytes ? { base64: (await thumbnailBytes(thumb)).toString('base64') } : {}) };
     },
+
+    async 'app.status'() {
+      const exists = app.libraryExists();
+      return {
+        library: { path: app.libraryPath, exists },
+        modelsDir: app.config.modelsDir,
+        indexJob: job ? { jobId: job.id, folders: job.folders, startedAt: job.startedAt, progress: job.progress } : null,
+        download: download ? { id: download.id, progress: download.progress } : null,
+        latestRunId: exists ? (app.library('read').latestSortRunId() ?? null) : null,
+      };
+    },
+
+    async 'library.query'(input) {
+      const fileIds = queryFiles(app, { sort: input.sort, descending: input.descending, ...input.filters });
+      return { fileIds, total: fileIds.length };
+    },
+
+    async 'library.items'(input) {
+      return { items: fileItems(app, input.fileIds, input.runId) };
+    },
+
+    async 'library.file'(input) {
+      const d = fileDetails(app, input.fileId, input.runId);
+      const f = d.file;
+      return {
+        fileId: f.id,
+        contentId: f.contentId,
+        sha256: f.sha256,
+        path: f.path,
+        folder: f.folder,
+        name: f.name,
+        ext: f.ext,
+        format: f.format,
+        size: f.size,
+        mtimeMs: f.mtimeMs,
+        width: f.width,
+        height: f.height,
+        takenAt: f.takenAt,
+        gps: f.gpsLat !== null && f.gpsLon !== null ? { lat: f.gpsLat, lon: f.gpsLon } : null,
+        camera: f.camera,
+        present: d.present,
+        copies: d.copies,
+        tags: d.tags,
+        mark: d.mark,
+        suggestion: d.suggestion,
+        duplicate: d.duplicate,
+      };
+    },
+
+    async 'library.facets'() {
+      return facets(app);
+    },
+
+    async 'preview.get'(input) {
+      const p = await preview(app, input);
+      return { ...p, ...(input.bytes ? { base64: (await fs.promises.readFile(p.path)).toString('base64') } : {}) };
+    },
+
+    async 'index.failures'(input) {
+      if (!app.libraryExists()) return { failures: [] };
+      return { failures: app.library('read').listFailures(input.folders).map((f) => ({ path: f.path, error: f.error })) };
+    },
+
+    async 'folders.list'(input) {
+      return listFolder(input.path, { showHidden: input.showHidden });
+    },
+
+    async 'presets.list'() {
+      return { presets: presets() };
+    },
+
+    async 'review.mark'(input) {
+      return markFiles(app, input);
+    },
+
+    async 'review.undo'() {
+      const undone = undoMark(app);
+      return undone ? undone : { batch: null, marks: [] };
+    },
+
+    async 'review.summary'(input) {
+      return { summary: runSummary(app, input.runId) };
+    },
+
+    async 'review.thresholds'(input) {
+      return { summary: setThresholds(app, input.runId, input.thresholds) };
+    },
+
+    async 'tags.list'() {
+      return { tags: app.libraryExists() ? tagList(app) : [] };
+    },
+
+    async 'tags.change'(input) {
+      const change = tagFileIds(app, input.action, input.tag, input.fileIds);
+      return { changed: change.changed.length, unchanged: change.unchanged.length, failed: change.failed };
+    },
+
+    async 'duplicates.review'(input) {
+      const review = await reviewDuplicates(app, input);
+      return {
+        groups: review.groups.map((g) => ({
+          key: g.key,
+          kind: g.kind,
+          similarity: g.similarity,
+          suggested: g.suggested,
+          resolved: g.resolved,
+          files: g.files.map((f) => duplicateFile(f.file, f.choice)),
+        })),
+        threshold: review.threshold,
+        dismissed: review.dismissed,
+        resolved: review.resolved,
+      };
+    },
+
+    async 'duplicates.decide'(input) {
+      return decideDuplicates(app, input);
+    },
+
+    async 'export.preview'(input) {
+      const plan = planExport(app, input);
+      const clashes = plan.items.filter((i) => i.clash !== null);
+      const head = plan.items.slice(0, input.limit);
+      const shown = new Set(head.map((i) => i.fileId));
+      return {
+        destination: plan.destination,
+        operation: plan.operation,
+        files: plan.items.length,
+        bytes: plan.bytes,
+        folders: plan.folders,
+        items: [...head, ...clashes.filter((c) => !shown.has(c.fileId)).slice(0, 5000)],
+        clashes: plan.clashes,
+        leftOut: plan.leftOut,
+        alreadyThere: plan.alreadyThere,
+        csv: plan.csv,
+      };
+    },
+
+    async 'export.start'(input) {
+      return runExportPlan(app, input);
+    },
+
+    async 'models.download'(input) {
+      if (download) throw new TriagemError(`a model download is already running (${download.id})`, 'busy');
+      const controller = new AbortController();
+      download = { id: input.id, controller, progress: null };
+      try {
+        const result = await downloadModel(app, input.id, {
+          precision: input.precision,
+          signal: controller.signal,
+          onProgress: (p) =>
+            emit('models.progress', {
+              id: p.id,
+              phase: p.phase,
+              file: p.file,
+              fileIndex: p.fileIndex,
+              fileCount: p.fileCount,
+              bytesDone: p.bytesDone,
+              ...(p.bytesTotal !== undefined ? { bytesTotal: p.bytesTotal } : {}),
+              rate: Number.isFinite(p.rate) ? Math.max(0, p.rate) : 0,
+              ...(p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? { eta: Math.max(0, p.etaSeconds) } : {}),
+            }),
+        });
+        return { id: result.id, dir: result.dir, precisions: result.precisions, alreadyInstalled: result.alreadyInstalled, bytesDownloaded: result.bytesDownloaded };
+      } catch (err) {
+        if (controller.signal.aborted) throw new TriagemError('download cancelled; start it again to resume where it stopped', 'cancelled');
+        throw err;
+      } finally {
+        download = undefined;
+      }
+    },
+
+    async 'models.cancel'(input) {
+      if (!download || (input.id !== undefined && input.id !== download.id)) return { cancelled: false };
+      download.controller.abort();
+      return { cancelled: true };
+    },
+
+    async 'models.import'(input) {
+      const result = await importModel(app, input.folder, { id: input.id });
+      return {
+        id: result.id,
+        dir: result.dir,
+        ...(result.manifest.name ? { name: result.manifest.name } : {}),
+        precisions: result.precisions,
+        files: result.manifest.files.length,
+      };
+    },
   };
 
   async function invoke<K extends OpName>(op: K, rawInput: unknown): Promise<OpResult<K>> {
@@ -323,6 +572,7 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       return () => listeners.delete(listener);
     },
     async close() {
+      download?.controller.abort();
       if (job) {
         job.controller.abort();
         await job.done;

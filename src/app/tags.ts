@@ -1,5 +1,6 @@
 // Tag use cases: a person's words on images, for narrowing searches and exports.
 
+import { TriagemError } from '../engine/errors.js';
 import { addTag, filesWithTag, listTags, removeTag, type TagChange } from '../engine/search/tags.js';
 import type { FileRecord } from '../engine/library/library.js';
 import type { AppContext } from './context.js';
@@ -17,4 +18,16 @@ export function tagList(app: AppContext): { tag: string; contents: number }[] {
 
 export function taggedFiles(app: AppContext, tag: string): FileRecord[] {
   return filesWithTag(app.library('read'), tag);
+}
+
+/** Tags files named by their library ids (the grid's selection). */
+export function tagFileIds(app: AppContext, action: 'add' | 'remove', tag: string, fileIds: readonly number[]): TagChange {
+  const library = app.library('write');
+  const paths: string[] = [];
+  for (let i = 0; i < fileIds.length; i += 500) {
+    const part = fileIds.slice(i, i + 500);
+    paths.push(...library.filesByIds(part).map((f) => f.path));
+  }
+  if (paths.length === 0) throw new TriagemError('none of these files is in the library', 'not-found');
+  return tagFiles(app, action, tag, paths);
 }

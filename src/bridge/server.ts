@@ -174,12 +174,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     else sendJson(res, statusFor(result.error), result);
   }
 
-  async function handleThumbnail(req: http.IncomingMessage, res: http.ServerResponse, id: string): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method-not-allowed', 'use GET for thumbnails');
+  /** `/thumbs/<sha256>` (256 px) and `/previews/<sha256>` (the loupe's ~1440 px). */
+  async function handleImage(req: http.IncomingMessage, res: http.ServerResponse, id: string, op: 'thumbnail.get' | 'preview.get'): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method-not-allowed', 'use GET for images');
     const name = id.replace(/\.(webp|jpe?g|png)$/, '');
-    if (!sha256Schema.safeParse(name).success) return sendError(res, 400, 'bad-thumbnail-id', 'a thumbnail is named by its 64-hex sha256');
-    // The engine answers only for contents the library knows, with a path inside its thumbnail folder.
-    const result = await opts.engine.invoke('thumbnail.get', { sha256: name });
+    if (!sha256Schema.safeParse(name).success) return sendError(res, 400, 'bad-thumbnail-id', 'an image is named by its 64-hex sha256');
+    // The engine answers only for contents the library knows, with a path inside its own cache folders.
+    const result = await opts.engine.invoke(op, { sha256: name });
     if (!result.ok) return sendJson(res, statusFor(result.error), result);
     const file = result.value.path;
     let stat: fs.Stats;
@@ -247,14 +248,17 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const pathname = url.pathname;
     const isApi = pathname.startsWith('/api/');
     const isThumb = pathname.startsWith('/thumbs/');
-    if ((isApi || isThumb) && !authorized(req, url)) {
+    const isPreview = pathname.startsWith('/previews/');
+    if ((isApi || isThumb || isPreview) && !authorized(req, url)) {
       return sendError(res, 401, 'unauthorized', 'missing or wrong session token (open the URL `triagem serve` printed)');
     }
     const work = isApi
       ? handleApi(req, res, pathname.slice('/api/'.length))
       : isThumb
-        ? handleThumbnail(req, res, pathname.slice('/thumbs/'.length))
-        : handleStatic(req, res, pathname);
+        ? handleImage(req, res, pathname.slice('/thumbs/'.length), 'thumbnail.get')
+        : isPreview
+          ? handleImage(req, res, pathname.slice('/previews/'.length), 'preview.get')
+          : handleStatic(req, res, pathname);
     work.catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       sendError(res, 500, 'internal', err instanceof Error ? err.message : String(err));

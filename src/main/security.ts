@@ -4,10 +4,12 @@ import type { BrowserWindowConstructorOptions } from 'electron';
 import type { Plugin } from 'vite';
 
 /**
- * The renderer's Content-Security-Policy, sent as a header on every response of our own page (and
- * repeated in index.html's meta tag for the dev server): scripts only from the app itself, no
+ * The renderer's Content-Security-Policy, written into index.html's meta tag (Electron loads the
+ * page from a file, so no response header could carry it): scripts only from the app itself, no
  * eval, no plugins, no frames, no network beyond our own origin; images also from the thumbnail and
- * preview schemes. Inline styles stay allowed because React sets style attributes.
+ * preview schemes. Inline styles stay allowed because React sets style attributes. No
+ * frame-ancestors: browsers ignore it in a meta tag (with a console warning); the browser bridge
+ * sends it as a header.
  */
 export const RENDERER_CSP = [
   "default-src 'self'",
@@ -18,7 +20,6 @@ export const RENDERER_CSP = [
   "connect-src 'self'",
   "object-src 'none'",
   "frame-src 'none'",
-  "frame-ancestors 'none'",
   "base-uri 'none'",
   "form-action 'none'",
 ].join('; ');

@@ -67,12 +67,16 @@ const modelChoice = {
 
 /** One file as the UI shows it. */
 export const fileHit = z.object({
+  /** The file's id in the library (one path). */
+  fileId: positiveId,
   contentId: positiveId,
   sha256,
   path: z.string(),
   name: z.string(),
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
+  /** Capture time (EXIF), ms since epoch. */
+  takenAt: z.number().nullable(),
 });
 export type FileHit = z.infer<typeof fileHit>;
 
@@ -103,10 +107,27 @@ const searchFilters = z
   .strict();
 export type SearchFilters = z.infer<typeof searchFilters>;
 
+/** How the adaptive relevance cut-off decided for one query (shown to users on demand, never hidden). */
+const cutoffInfo = z.object({
+  /** Results scoring below this were left out. */
+  threshold: z.number(),
+  /** Where an ordinary photo's score for this query ends (background mean + 3 sd). */
+  floor: z.number(),
+  /** Scores above this could not come from ordinary photos alone. */
+  strong: z.number(),
+  /** Leading results kept by a clear drop in scores, or null. */
+  gapAfter: z.number().int().nullable(),
+  reason: z.enum(['floor', 'gap', 'min-score']),
+  background: z.object({ mean: z.number(), sd: z.number(), count: z.number().int().nonnegative() }),
+});
+export type CutoffInfo = z.infer<typeof cutoffInfo>;
+
 const searchOutput = z.object({
   modelKey: z.string(),
   tookMs: z.number().nonnegative(),
   hits: z.array(searchHit),
+  /** Null when the cut-off was turned off. */
+  cutoff: cutoffInfo.nullable().optional(),
   /** Results among the best `limit` that the relevance cut-off left out. */
   belowCutoff: z.number().int().nonnegative(),
   /** Images the search covered (the library, or what the filters left). */
@@ -125,6 +146,8 @@ const searchTuning = {
 
 const failure = z.object({ path: z.string(), error: z.string() });
 
+const byteSize = z.number().int().nonnegative();
+
 const modelEntry = z.object({
   id: z.string(),
   dir: z.string(),
@@ -138,6 +161,12 @@ const modelEntry = z.object({
   isDefault: z.boolean(),
   /** Why an installed folder cannot be used. */
   error: z.string().optional(),
+  /** Languages (ISO 639-1) this model is the default for (the multilingual model: "pt"). */
+  defaultFor: z.array(z.string()).optional(),
+  defaultPrecision: z.string().optional(),
+  /** Download size per precision the catalog offers. */
+  downloadBytes: z.record(z.string(), byteSize).optional(),
+  installedBytes: byteSize.optional(),
 });
 
 const libraryModel = z.object({ key: z.string(), dim: z.number().int().positive(), embedded: z.number().int().nonnegative() });
@@ -159,6 +188,134 @@ export const indexProgress = z.object({
   gated: z.number().int().nonnegative().optional(),
 });
 export type IndexProgressEvent = z.infer<typeof indexProgress>;
+
+const fileId = positiveId;
+const fileIds = z.array(positiveId).max(200_000);
+const flag = z.enum(['keep', 'reject']);
+const tagName = z.string().trim().min(1, 'tag is empty').max(200, 'tag is longer than 200 characters');
+
+export const browseFilters = z
+  .object({
+    folders: z.array(absolutePath).max(1000).optional(),
+    /** Sort run for `label`, `finalLabel` and the `score` order; default the latest. */
+    runId: positiveId.optional(),
+    /** What the run suggests after its per-label thresholds ("unsure" included). */
+    label: label.optional(),
+    /** The confirmed label, else the suggestion. */
+    finalLabel: label.optional(),
+    confirmed: z.boolean().optional(),
+    tags: z.array(tagName).max(50).optional(),
+    flag: z.enum(['keep', 'reject', 'none']).optional(),
+    reviewed: z.boolean().optional(),
+    camera: z.string().min(1).max(200).optional(),
+    takenAfter: z.number().int().optional(),
+    takenBefore: z.number().int().optional(),
+    excludeSetAside: z.boolean().optional(),
+    onePerContent: z.boolean().optional(),
+  })
+  .strict();
+export type BrowseFilters = z.infer<typeof browseFilters>;
+
+const markState = z.object({ label: z.string().nullable(), flag: flag.nullable() });
+
+export const browseItem = z.object({
+  fileId,
+  contentId: positiveId,
+  sha256,
+  path: z.string(),
+  name: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  size: byteSize,
+  takenAt: z.number().nullable(),
+  mtimeMs: z.number(),
+  /** The run's suggestion after thresholds (`label`, maybe "unsure"), its best label and score. */
+  suggestion: z.object({ label: z.string(), best: z.string(), score: z.number() }).nullable(),
+  mark: markState.nullable(),
+  duplicate: z.enum(['keep', 'trash']).nullable(),
+  tags: z.array(z.string()),
+});
+export type BrowseItem = z.infer<typeof browseItem>;
+
+const contentMark = markState.extend({ contentId: positiveId });
+
+const labelSummary = z.object({
+  label: z.string(),
+  suggested: z.number().int().nonnegative(),
+  reviewed: z.number().int().nonnegative(),
+  final: z.number().int().nonnegative(),
+  threshold: z.number().min(0).max(1),
+  /** Winning scores of the contents whose best label this is, in equal bins over [0, 1]. */
+  histogram: z.array(z.number().int().nonnegative()),
+});
+
+export const runSummary = z.object({
+  runId: positiveId,
+  labels: z.array(z.string()),
+  modelKey: z.string(),
+  createdAt: z.number(),
+  total: z.number().int().nonnegative(),
+  reviewed: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  perLabel: z.array(labelSummary),
+  unsure: z.object({ suggested: z.number().int().nonnegative(), reviewed: z.number().int().nonnegative(), final: z.number().int().nonnegative() }),
+});
+export type RunSummary = z.infer<typeof runSummary>;
+
+const duplicateFile = z.object({
+  fileId,
+  contentId: positiveId,
+  sha256,
+  path: z.string(),
+  name: z.string(),
+  folder: z.string(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  size: byteSize,
+  takenAt: z.number().nullable(),
+  mtimeMs: z.number(),
+  choice: z.enum(['keep', 'trash']).nullable(),
+});
+export type DuplicateFile = z.infer<typeof duplicateFile>;
+
+/** A name for a folder the export creates: one path segment. */
+const folderName = z
+  .string()
+  .trim()
+  .min(1, 'folder name is empty')
+  .max(200)
+  .refine((n) => !/[\\/\0]/.test(n) && n !== '.' && n !== '..', 'must be a folder name, not a path');
+
+export const exportScope = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('label'), label, runId: positiveId.optional() }).strict(),
+  z.object({ kind: z.literal('reviewed'), runId: positiveId.optional() }).strict(),
+  z.object({ kind: z.literal('selection'), fileIds: fileIds.min(1, 'select at least one photo'), folder: folderName }).strict(),
+]);
+export type ExportScope = z.infer<typeof exportScope>;
+
+const exportPlanInput = {
+  scope: exportScope,
+  destination: absolutePath,
+  /** `csv`: write only the results CSV into the destination. */
+  operation: z.enum(['copy', 'move', 'csv']),
+  /** Also export photos flagged "reject" and copies set aside in duplicate review. */
+  includeSetAside: z.boolean().default(false),
+};
+
+const modelProgress = z.object({
+  id: z.string(),
+  phase: z.enum(['downloading', 'validating']),
+  file: z.string(),
+  fileIndex: z.number().int().nonnegative(),
+  fileCount: z.number().int().nonnegative(),
+  bytesDone: byteSize,
+  /** Absent while some file's size is still unknown. */
+  bytesTotal: byteSize.optional(),
+  /** Bytes per second over the last seconds. */
+  rate: z.number().nonnegative(),
+  eta: z.number().nonnegative().optional(),
+});
+export type ModelProgressEvent = z.infer<typeof modelProgress>;
 
 export const contract = {
   'models.list': {
@@ -334,10 +491,219 @@ export const contract = {
       base64: z.string().optional(),
     }),
   },
+  'app.status': {
+    input: z.object({}).strict(),
+    output: z.object({
+      library: z.object({ path: z.string(), exists: z.boolean() }),
+      modelsDir: z.string(),
+      /** The index job running now, with its latest progress. */
+      indexJob: z.object({ jobId: z.string(), folders: z.array(z.string()), startedAt: z.number(), progress: indexProgress.nullable() }).nullable(),
+      /** The model download running now. */
+      download: z.object({ id: z.string(), progress: modelProgress.nullable() }).nullable(),
+      latestRunId: positiveId.nullable(),
+    }),
+  },
+  'library.query': {
+    input: z
+      .object({
+        sort: z.enum(['path', 'date', 'name', 'score']).default('path'),
+        descending: z.boolean().default(false),
+        filters: browseFilters.default({}),
+      })
+      .strict(),
+    /** Every matching file id in display order: the grid asks for tiles by id as they scroll into view. */
+    output: z.object({ fileIds: z.array(positiveId), total: z.number().int().nonnegative() }),
+  },
+  'library.items': {
+    input: z.object({ fileIds: z.array(positiveId).max(1000), runId: positiveId.optional() }).strict(),
+    output: z.object({ items: z.array(browseItem) }),
+  },
+  'library.file': {
+    input: z.object({ fileId, runId: positiveId.optional() }).strict(),
+    output: z.object({
+      fileId,
+      contentId: positiveId,
+      sha256,
+      path: z.string(),
+      folder: z.string(),
+      name: z.string(),
+      ext: z.string(),
+      format: z.string().nullable(),
+      size: byteSize,
+      mtimeMs: z.number(),
+      width: z.number().int().nullable(),
+      height: z.number().int().nullable(),
+      takenAt: z.number().nullable(),
+      gps: z.object({ lat: z.number(), lon: z.number() }).nullable(),
+      camera: z.string().nullable(),
+      present: z.boolean(),
+      copies: z.array(z.string()),
+      tags: z.array(z.string()),
+      mark: markState.nullable(),
+      suggestion: browseItem.shape.suggestion,
+      duplicate: browseItem.shape.duplicate,
+    }),
+  },
+  'library.facets': {
+    input: z.object({}).strict(),
+    output: z.object({ cameras: z.array(z.string()), folders: z.array(z.object({ folder: z.string(), files: z.number().int().nonnegative() })) }),
+  },
+  'preview.get': {
+    input: z
+      .object({ contentId: positiveId.optional(), sha256: sha256.optional(), bytes: z.boolean().default(false) })
+      .strict()
+      .refine((v) => (v.contentId === undefined) !== (v.sha256 === undefined), 'give exactly one of contentId or sha256'),
+    output: z.object({ contentId: positiveId, sha256, path: z.string(), mime: z.literal('image/webp'), base64: z.string().optional() }),
+  },
+  'index.failures': {
+    input: z.object({ folders: z.array(absolutePath).max(1000).optional() }).strict(),
+    output: z.object({ failures: z.array(failure) }),
+  },
+  'folders.list': {
+    /** No path: the home folder. */
+    input: z.object({ path: absolutePath.optional(), showHidden: z.boolean().default(false) }).strict(),
+    output: z.object({
+      path: z.string(),
+      parent: z.string().nullable(),
+      entries: z.array(z.object({ name: z.string(), path: z.string(), kind: z.enum(['folder', 'image', 'library', 'file']) })),
+      truncated: z.boolean(),
+      home: z.string(),
+      roots: z.array(z.object({ name: z.string(), path: z.string() })),
+    }),
+  },
+  'presets.list': {
+    input: z.object({}).strict(),
+    output: z.object({
+      presets: z.array(z.object({ name: z.string(), language: z.string(), description: z.string(), labels: z.array(z.string()), templates: z.array(z.string()).optional() })),
+    }),
+  },
+  'review.mark': {
+    input: z
+      .object({
+        fileIds: fileIds.min(1, 'select at least one photo'),
+        /** label: confirm `label`; accept: confirm the suggestion; clear: drop the confirmed label; keep/reject/unflag: the flag. */
+        action: z.enum(['label', 'accept', 'clear', 'keep', 'reject', 'unflag']),
+        label: label.optional(),
+        runId: positiveId.optional(),
+      })
+      .strict()
+      .refine((v) => v.action !== 'label' || v.label !== undefined, { message: 'action "label" needs a label', path: ['label'] }),
+    output: z.object({
+      batch: positiveId,
+      /** New state of each content (every copy of a photo shares it). */
+      marks: z.array(contentMark),
+      /** Files with no suggestion to accept. */
+      skipped: z.number().int().nonnegative(),
+    }),
+  },
+  'review.undo': {
+    input: z.object({}).strict(),
+    /** batch null: nothing left to undo. */
+    output: z.object({ batch: positiveId.nullable(), marks: z.array(contentMark) }),
+  },
+  'review.summary': {
+    input: z.object({ runId: positiveId.optional() }).strict(),
+    output: z.object({ summary: runSummary.nullable() }),
+  },
+  'review.thresholds': {
+    input: z.object({ runId: positiveId, thresholds: z.record(label, z.number().min(0).max(1)) }).strict(),
+    output: z.object({ summary: runSummary }),
+  },
+  'tags.list': {
+    input: z.object({}).strict(),
+    output: z.object({ tags: z.array(z.object({ tag: z.string(), contents: z.number().int().nonnegative() })) }),
+  },
+  'tags.change': {
+    input: z.object({ action: z.enum(['add', 'remove']), tag: tagName, fileIds: fileIds.min(1, 'select at least one photo') }).strict(),
+    output: z.object({ changed: z.number().int().nonnegative(), unchanged: z.number().int().nonnegative(), failed: z.array(failure) }),
+  },
+  'duplicates.review': {
+    input: z
+      .object({
+        threshold: z.number().gt(0).max(1).default(0.95),
+        includeResolved: z.boolean().default(false),
+        ...modelChoice,
+      })
+      .strict(),
+    output: z.object({
+      groups: z.array(
+        z.object({
+          key: z.string(),
+          kind: z.enum(['exact', 'near']),
+          similarity: z.number(),
+          /** The suggested keeper: largest, then earliest. */
+          suggested: fileId,
+          resolved: z.boolean(),
+          files: z.array(duplicateFile),
+        }),
+      ),
+      threshold: z.number(),
+      dismissed: z.number().int().nonnegative(),
+      resolved: z.number().int().nonnegative(),
+    }),
+  },
+  'duplicates.decide': {
+    input: z.discriminatedUnion('action', [
+      // Keeping none is allowed: "none of these is wanted" leaves them all out of exports, deleting nothing.
+      z.object({ action: z.literal('resolve'), keep: fileIds, trash: fileIds }).strict(),
+      z.object({ action: z.literal('not-duplicates'), fileIds: fileIds.min(2) }).strict(),
+      z.object({ action: z.literal('reset'), fileIds: fileIds.min(1) }).strict(),
+    ]),
+    output: z.object({ files: z.number().int().nonnegative() }),
+  },
+  'export.preview': {
+    input: z.object({ ...exportPlanInput, limit: z.number().int().min(0).max(5000).default(200) }).strict(),
+    output: z.object({
+      destination: z.string(),
+      operation: z.enum(['copy', 'move', 'csv']),
+      files: z.number().int().nonnegative(),
+      bytes: byteSize,
+      folders: z.array(z.object({ label: z.string(), folder: z.string(), files: z.number().int().nonnegative() })),
+      /** The first `limit` files, then every clash. */
+      items: z.array(z.object({ fileId, from: z.string(), to: z.string(), label: z.string(), clash: z.enum(['exists', 'same-name']).nullable() })),
+      clashes: z.number().int().nonnegative(),
+      leftOut: z.number().int().nonnegative(),
+      alreadyThere: z.number().int().nonnegative(),
+      csv: z.string(),
+    }),
+  },
+  'export.start': {
+    input: z.object(exportPlanInput).strict(),
+    output: z.object({
+      destination: z.string(),
+      operation: z.enum(['copy', 'move', 'csv']),
+      /** For `export.undo`; null when only a CSV was written. */
+      journal: z.string().nullable(),
+      csv: z.string(),
+      done: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+      failed: z.array(failure),
+    }),
+  },
+  'models.download': {
+    input: z.object({ id: modelId, precision: precision.optional() }).strict(),
+    output: z.object({ id: z.string(), dir: z.string(), precisions: z.array(z.string()), alreadyInstalled: z.boolean(), bytesDownloaded: byteSize }),
+  },
+  'models.cancel': {
+    input: z.object({ id: modelId.optional() }).strict(),
+    output: z.object({ cancelled: z.boolean() }),
+  },
+  'models.import': {
+    input: z.object({ folder: absolutePath, id: modelId.optional() }).strict(),
+    output: z.object({
+      id: z.string(),
+      dir: z.string(),
+      name: z.string().optional(),
+      precisions: z.array(z.string()),
+      /** Files copied and checksummed into the manifest. */
+      files: z.number().int().nonnegative(),
+    }),
+  },
 } as const;
 
 export const events = {
   'index.progress': indexProgress,
+  'models.progress': modelProgress,
 } as const;
 
 export type Contract = typeof contract;

@@ -18,6 +18,8 @@ export interface HttpTransport extends TriagemTransport {
   /** Resolves once the event stream is open, so no event sent after this is missed. */
   eventsReady(): Promise<void>;
   thumbnailUrl(sha256: string): string;
+  /** The loupe's ~1440 px image (`/previews/<sha256>`). */
+  previewUrl(sha256: string): string;
   close(): void;
 }
 
@@ -135,6 +137,7 @@ export function httpTransport(opts: HttpTransportOptions): HttpTransport {
     },
     eventsReady: ensureStream,
     thumbnailUrl: (sha256) => `${base}/thumbs/${sha256}?token=${encodeURIComponent(opts.token)}`,
+    previewUrl: (sha256) => `${base}/previews/${sha256}?token=${encodeURIComponent(opts.token)}`,
     close() {
       closed = true;
       stream?.abort();

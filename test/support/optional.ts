@@ -18,3 +18,13 @@ export function optionalShared(sub: string, what: string): string | null {
   fs.appendFileSync(skipLogFile(), `${what}: skipped, ${dir} does not exist (set TRIAGEM_SHARED_DIR to the shared data folder)\n`);
   return null;
 }
+
+/** Debian's Chromium, which the window's end-to-end tests drive; null (skip recorded) when absent. */
+export function optionalChromium(what: string): string | null {
+  const candidates = [process.env.TRIAGEM_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (found) return found;
+  fs.mkdirSync(path.dirname(skipLogFile()), { recursive: true });
+  fs.appendFileSync(skipLogFile(), `${what}: skipped, no Chromium at ${candidates.join(' or ')} (install it: apt-get install -y chromium, or set TRIAGEM_CHROMIUM)\n`);
+  return null;
+}

@@ -124,6 +124,14 @@ export class FileRepository {
     return this.records('f.content_id = ?', [contentId]);
   }
 
+  /** These files (by id) that pass `filter`, sorted by path. */
+  byIds(ids: readonly number[], filter: FileFilter): FileRecord[] {
+    if (ids.length === 0) return [];
+    const list = inList('f.id', ids);
+    const c = fileClause('f', filter);
+    return this.records(`${list.sql} AND ${c.sql}`, [...list.params, ...c.params]);
+  }
+
   /** Files of these contents that pass `filter`, grouped by content, each list sorted by path. */
   ofContents(contentIds: readonly number[], filter: FileFilter): Map<number, FileRecord[]> {
     if (contentIds.length === 0) return new Map();

@@ -16,6 +16,9 @@ import { decodeFixed16 } from '../vectors/fixed16.js';
 import type { VectorRows } from '../vectors/types.js';
 import { EmbeddingRows } from './embeddings.js';
 import { VectorBlocks } from './vector-blocks.js';
+import { BrowseStore } from './browse.js';
+import { DuplicateDecisions } from './duplicate-decisions.js';
+import { ReviewStore, type LabelExample } from './review.js';
 
 export type { ContentFilter, FileFilter } from './filters.js';
 export type { ContentRef, ContentRow, FileRecord, FileRow, KnownFile, PhotoFields } from './files.js';
@@ -150,6 +153,9 @@ export class Library {
   private readonly models = new Map<string, { id: number; dim: number }>();
   private embeddingRows: EmbeddingRows | undefined;
   private blocks: VectorBlocks | undefined;
+  private reviewStore: ReviewStore | undefined;
+  private browseStore: BrowseStore | undefined;
+  private duplicateStore: DuplicateDecisions | undefined;
 
   private constructor(
     readonly file: string,
@@ -243,6 +249,26 @@ export class Library {
     return (this.ocrStore ??= new OcrStore(this.connection));
   }
 
+  /** Review marks and sort-run thresholds (review.ts). */
+  get review(): ReviewStore {
+    return (this.reviewStore ??= new ReviewStore(this.connection));
+  }
+
+  /** Grid paging (browse.ts). */
+  get browse(): BrowseStore {
+    return (this.browseStore ??= new BrowseStore(this.connection));
+  }
+
+  /** Duplicate keep/leave-out choices and "not duplicates" (duplicate-decisions.ts). */
+  get duplicateDecisions(): DuplicateDecisions {
+    return (this.duplicateStore ??= new DuplicateDecisions(this.connection));
+  }
+
+  /** Labels people confirmed, as (contentId, label) examples for few-shot sorting. */
+  confirmedLabels(): LabelExample[] {
+    return this.review.confirmedLabels();
+  }
+
   modelKey(info: { id: string; precision: string }): string {
     return `${info.id}:${info.precision}`;
   }
@@ -305,6 +331,16 @@ export class Library {
   /** Every file holding this content, present or not, sorted by path. */
   filesByContent(contentId: number): FileRecord[] {
     return this.files.byContent(contentId);
+  }
+
+  /** These files (by id) that pass `filter`, sorted by path; ids the library does not know are left out. */
+  filesByIds(ids: readonly number[], filter: FileFilter = {}): FileRecord[] {
+    return this.files.byIds(ids, filter);
+  }
+
+  /** The files holding this content that are still on disk, sorted by path. */
+  presentFilesByContent(contentId: number): FileRecord[] {
+    return this.files.ofContents([contentId], { present: true }).get(contentId) ?? [];
   }
 
   /** Files of these contents that pass `filter`, grouped by content, each list sorted by path. */

@@ -214,6 +214,52 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
     }
     if (exists('search_quantizers')) db.exec('DROP TABLE search_quantizers');
   },
+  // v5: what a person decided while reviewing (review.ts): marks per content with an undo history,
+  // per-label thresholds of a sort run, duplicate keep/leave-out choices and "not duplicates"; and
+  // indexes for paging the grid by date and by name without a sort step at 100k files (folder order
+  // uses the path index). None starts with `present`: an equality on it would tie, in the planner's
+  // eyes, with the content_id lookups every search and export makes.
+  (db) => {
+    db.exec(`
+      CREATE TABLE marks (
+        content_id INTEGER PRIMARY KEY,
+        label TEXT,
+        flag TEXT CHECK (flag IN ('keep', 'reject')),
+        run_id INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE mark_history (
+        id INTEGER PRIMARY KEY,
+        batch INTEGER NOT NULL,
+        content_id INTEGER NOT NULL,
+        had_mark INTEGER NOT NULL,
+        label TEXT,
+        flag TEXT,
+        run_id INTEGER,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX mark_history_batch ON mark_history(batch);
+      CREATE TABLE sort_thresholds (
+        run_id INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        PRIMARY KEY (run_id, label)
+      );
+      CREATE INDEX sort_results_label ON sort_results(run_id, label, score);
+      CREATE TABLE duplicate_choices (
+        file_id INTEGER PRIMARY KEY,
+        choice TEXT NOT NULL CHECK (choice IN ('keep', 'trash')),
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE duplicate_dismissals (
+        id INTEGER PRIMARY KEY,
+        file_ids TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX files_date ON files(coalesce(taken_at, mtime_ms), path);
+      CREATE INDEX files_name ON files(name, path);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -224,7 +270,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * readers rely on; a library older than that must be opened once by a writing command.
  */
 // 4: embeddings moved out of sqlite-vec tables into `embeddings`, which readers read.
-export const OLDEST_READABLE_VERSION = 4;
+// 5: the window's readers page the grid and read review marks and duplicate decisions.
+export const OLDEST_READABLE_VERSION = 5;
 
 /** Brings the library up to SCHEMA_VERSION, one transaction per step so a crash leaves a valid version. */
 export function migrate(db: Database, file: string): void {

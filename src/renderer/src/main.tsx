@@ -1,19 +1,25 @@
+import './zod-config.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
-import { I18nProvider } from './i18n.js';
+import { initI18n } from './i18n/index.js';
 import { pickPlatform } from './platform.js';
 import { PlatformProvider } from './platform-context.js';
+import { AppController } from './state/app.js';
+import { AppProvider } from './state/context.js';
 import './styles.css';
 
+initI18n();
+const platform = pickPlatform();
+const app = new AppController(platform);
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(
   <StrictMode>
-    <PlatformProvider platform={pickPlatform()}>
-      <I18nProvider>
+    <PlatformProvider platform={platform}>
+      <AppProvider app={app}>
         <App />
-      </I18nProvider>
+      </AppProvider>
     </PlatformProvider>
   </StrictMode>,
 );

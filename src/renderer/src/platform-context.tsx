@@ -1,4 +1,5 @@
 import { createContext, useContext, type ReactNode } from 'react';
+import { TriagemClientError } from '../../shared/client.js';
 import type { Platform } from './platform.js';
 
 const PlatformContext = createContext<Platform | null>(null);
@@ -15,4 +16,8 @@ export function usePlatform(): Platform {
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+export function errorCode(err: unknown): string | undefined {
+  return err instanceof TriagemClientError ? err.code : undefined;
 }
