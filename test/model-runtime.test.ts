@@ -115,6 +115,39 @@ describe('colour model through the real loading code (Xenova CLIP layout)', () =
   });
 });
 
+describe('opening the image tower on first use', () => {
+  it('answers text at once, opens the image tower for the first image, and checks it then', async () => {
+    const dir = path.join(tmp, 'lazy-vision');
+    fs.cpSync(await colourModelDir(), dir, { recursive: true });
+    const good = await loadModel(dir, { device: 'cpu', precision: 'fp32' });
+    const [red] = await good.encodeImages([await sharp({ create: { width: 64, height: 64, channels: 3, background: '#d01010' } }).png().toBuffer()]);
+    await good.close();
+    // A damaged image graph: an eager load refuses it; an on-first-use load serves text and fails
+    // only when an image is encoded, naming the file, and the text tower keeps working.
+    fs.writeFileSync(path.join(dir, 'onnx', 'vision_model.onnx'), Buffer.from('not an onnx graph'));
+    await expect(loadModel(dir, { device: 'cpu', precision: 'fp32' })).rejects.toThrow();
+    const lazy = await loadModel(dir, { device: 'cpu', precision: 'fp32', openVision: 'on-first-use' });
+    try {
+      expect(lazy.info.dim).toBe(red.length);
+      const [text] = await lazy.encodeTexts(['vermelho']);
+      expect(dot(text, red)).toBeGreaterThan(0.5);
+      await expect(lazy.encodeImages([await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer()])).rejects.toThrow(/vision_model\.onnx/);
+      expect((await lazy.encodeTexts(['azul']))[0].length).toBe(red.length);
+    } finally {
+      await lazy.close();
+    }
+    // Repaired, the same kind of load encodes images exactly as an eager one.
+    fs.cpSync(path.join(await colourModelDir(), 'onnx', 'vision_model.onnx'), path.join(dir, 'onnx', 'vision_model.onnx'));
+    const repaired = await loadModel(dir, { device: 'cpu', precision: 'fp32', openVision: 'on-first-use' });
+    try {
+      const [again] = await repaired.encodeImages([await sharp({ create: { width: 64, height: 64, channels: 3, background: '#d01010' } }).png().toBuffer()]);
+      expect(dot(again, red)).toBeGreaterThan(0.9999);
+    } finally {
+      await repaired.close();
+    }
+  });
+});
+
 describe('other real contracts', () => {
   it('feeds attention_mask only to a text tower that declares it', async () => {
     const plain = await loadModel(await colourModelDir(), { device: 'cpu', precision: 'fp32' });

@@ -165,6 +165,8 @@ export class AppContext {
         precision: choice.precision,
         threads: this.config.threads,
         batchSize: this.config.batchSize,
+        // A text search, the commonest first request, then never waits for the image tower.
+        openVision: 'on-first-use',
       });
       this.models.set(cacheKey, pending);
       // A failed load must not poison the cache: the next request tries again.

@@ -92,16 +92,31 @@ export function scoreSimilarities(cosines: readonly number[], scoring: Scoring):
   return exps.map((e) => e / sum);
 }
 
+interface VisionTower {
+  session: Session;
+  io: TowerIo;
+}
+
 class OnnxClipModel implements ClipModel {
+  private vision: Promise<VisionTower> | undefined;
+
   constructor(
     readonly info: ModelInfo,
-    private readonly vision: Session,
-    private readonly visionIo: TowerIo,
+    private readonly openVision: () => Promise<VisionTower>,
     private readonly text: Session,
     private readonly textIo: TowerIo,
     private readonly tokenizer: TextTokenizer,
     private readonly batchSize: number,
   ) {}
+
+  private visionTower(): Promise<VisionTower> {
+    if (!this.vision) {
+      this.vision = this.openVision();
+      // A failed open is tried again by the next call, not remembered.
+      this.vision.catch(() => (this.vision = undefined));
+    }
+    return this.vision;
+  }
 
   tokenize(text: string): TokenizedText {
     return this.tokenizer.encodeBatch([text])[0];
@@ -119,7 +134,8 @@ class OnnxClipModel implements ClipModel {
   async encodeImageTensors(tensors: readonly Float32Array[]): Promise<Float32Array[]> {
     const side = this.info.image.size;
     const plane = 3 * side * side;
-    const step = this.visionIo.fixedBatch ?? this.batchSize;
+    const vision = await this.visionTower();
+    const step = vision.io.fixedBatch ?? this.batchSize;
     const out: Float32Array[] = [];
     for (let start = 0; start < tensors.length; start += step) {
       const chunk = tensors.slice(start, start + step);
@@ -128,8 +144,8 @@ class OnnxClipModel implements ClipModel {
         if (t.length !== plane) throw new Error(`image tensor has ${t.length} values, expected ${plane}`);
         data.set(t, i * plane);
       });
-      const feeds = { [this.visionIo.input]: new ort.Tensor('float32', data, [chunk.length, 3, side, side]) };
-      out.push(...(await this.run(this.vision, feeds, this.visionIo.output, chunk.length)));
+      const feeds = { [vision.io.input]: new ort.Tensor('float32', data, [chunk.length, 3, side, side]) };
+      out.push(...(await this.run(vision.session, feeds, vision.io.output, chunk.length)));
     }
     return out;
   }
@@ -179,7 +195,10 @@ class OnnxClipModel implements ClipModel {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.vision.release(), this.text.release()]);
+    const vision = this.vision?.catch(() => undefined);
+    this.vision = Promise.reject(new Error('the model is closed'));
+    this.vision.catch(() => undefined);
+    await Promise.all([vision?.then((v) => v?.session.release()), this.text.release()]);
   }
 }
 
@@ -215,31 +234,50 @@ export async function loadFromSpec(spec: ModelFolderSpec, opts: LoadModelOptions
 
   const device = opts.device ?? 'auto';
   const tuning = { threads: opts.threads, config: opts.sessionConfig };
-  const opened = await openSession(visionFile, device, tuning);
-  const vision = opened.session;
-  const report: DeviceReport = opened.report;
-  const text = (await openSession(textFile, device, { ...tuning, pinned: report })).session;
-
-  const visionIo = describeTower(vision, 'vision', visionFile);
-  const textIo = describeTower(text, 'text', textFile);
   const side = spec.image.size;
-  if (visionIo.fixedLength && visionIo.fixedLength !== side) {
-    throw new TriagemError(`vision graph expects ${visionIo.fixedLength}px input but the preprocessor config says ${side}px`, 'bad-contract', visionFile);
-  }
+  // Opens the image tower (on the device the first tower settled on, when given) and checks it
+  // against the text tower's width once that is known.
+  const openVision = async (pinned: DeviceReport | undefined, textDim?: number): Promise<VisionTower & { report: DeviceReport; dim: number }> => {
+    const opened = await openSession(visionFile, device, pinned ? { ...tuning, pinned } : tuning);
+    try {
+      const io = describeTower(opened.session, 'vision', visionFile);
+      if (io.fixedLength && io.fixedLength !== side) {
+        throw new TriagemError(`vision graph expects ${io.fixedLength}px input but the preprocessor config says ${side}px`, 'bad-contract', visionFile);
+      }
+      const dim = await embeddingDim(opened.session, io, 'vision', () => ({
+        [io.input]: new ort.Tensor('float32', new Float32Array(3 * side * side), [1, 3, side, side]),
+      }), visionFile);
+      if (textDim !== undefined && dim !== textDim) {
+        throw new TriagemError(`vision embeddings have ${dim} dimensions but text embeddings ${textDim}`, 'bad-contract', spec.dir);
+      }
+      return { session: opened.session, io, report: opened.report, dim };
+    } catch (err) {
+      await opened.session.release();
+      throw err;
+    }
+  };
+
+  // Text search needs only the text tower: with `openVision: 'on-first-use'` the image tower (the
+  // larger file, most of a load's time) waits until an image is encoded.
+  const eager = opts.openVision !== 'on-first-use';
+  const visionNow = eager ? await openVision(undefined) : undefined;
+  const openedText = await openSession(textFile, device, visionNow ? { ...tuning, pinned: visionNow.report } : tuning);
+  const text = openedText.session;
+  const report: DeviceReport = visionNow?.report ?? openedText.report;
+
+  const textIo = describeTower(text, 'text', textFile);
   const textSpec = { ...tokenizer.spec };
   if (textIo.fixedLength) textSpec.contextLength = textIo.fixedLength;
 
-  const visionDim = await embeddingDim(vision, visionIo, 'vision', () => ({
-    [visionIo.input]: new ort.Tensor('float32', new Float32Array(3 * side * side), [1, 3, side, side]),
-  }), visionFile);
   const textDim = await embeddingDim(text, textIo, 'text', () => {
     const enc = tokenizer.encode('a', textIo.fixedLength ?? undefined);
     const feeds: Record<string, ort.Tensor> = { [textIo.input]: intTensor(textIo.inputType, enc.input_ids, [1, enc.input_ids.length]) };
     if (textIo.maskInput) feeds[textIo.maskInput] = intTensor(textIo.inputType, enc.attention_mask, [1, enc.input_ids.length]);
     return feeds;
   }, textFile);
-  if (visionDim !== textDim) {
-    throw new TriagemError(`vision embeddings have ${visionDim} dimensions but text embeddings ${textDim}`, 'bad-contract', spec.dir);
+  if (visionNow && visionNow.dim !== textDim) {
+    await Promise.all([visionNow.session.release(), text.release()]);
+    throw new TriagemError(`vision embeddings have ${visionNow.dim} dimensions but text embeddings ${textDim}`, 'bad-contract', spec.dir);
   }
 
   const scoring: Scoring = { ...DEFAULT_SCORING[spec.family], ...spec.manifest?.scoring, ...opts.scoring };
@@ -248,7 +286,7 @@ export async function loadFromSpec(spec: ModelFolderSpec, opts: LoadModelOptions
     dir: spec.dir,
     family: spec.family,
     layout: spec.layout,
-    dim: visionDim,
+    dim: textDim,
     precision: visionGraph.precision,
     files: { vision: visionGraph.file, text: textGraph.file },
     image: spec.image,
@@ -256,7 +294,7 @@ export async function loadFromSpec(spec: ModelFolderSpec, opts: LoadModelOptions
     scoring,
     device: report,
   };
-  const model = new OnnxClipModel(info, vision, visionIo, text, textIo, tokenizer, opts.batchSize ?? 16);
+  const model = new OnnxClipModel(info, visionNow ? () => Promise.resolve(visionNow) : () => openVision(report, textDim), text, textIo, tokenizer, opts.batchSize ?? 16);
   // The tokenizer spec may have been narrowed to the graph's fixed length.
   Object.assign(tokenizer.spec, textSpec);
   return model;

@@ -118,4 +118,9 @@ export interface LoadModelOptions {
   batchSize?: number;
   /** Scoring from the catalog; overrides the family default. */
   scoring?: Partial<Scoring>;
+  /**
+   * 'now' (default) opens and checks both towers before returning; 'on-first-use' opens the image
+   * tower when an image is first encoded (a text search never pays for it).
+   */
+  openVision?: 'now' | 'on-first-use';
 }
