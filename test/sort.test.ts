@@ -8,7 +8,8 @@ import type { ClipModel } from '../src/engine/models/types.js';
 import { encodeLabels } from '../src/engine/sort/label-embeddings.js';
 import { UNSURE_LABEL, normalizeLabels, parseLabelList } from '../src/engine/sort/labels.js';
 import { findPreset, loadPresets } from '../src/engine/sort/presets.js';
-import { cosineMatrix, labelMatrix, scoreMatrix } from '../src/engine/sort/scoring.js';
+import { cosineMatrixFast } from '../src/engine/sort/gemm.js';
+import { cosineMatrix, labelMatrix, scoreMatrix, topIndex, type LabelMatrix } from '../src/engine/sort/scoring.js';
 import { sortLibrary, type SortResult } from '../src/engine/sort/sort.js';
 import { DEFAULT_TEMPLATES, parseTemplates, promptsForLabel } from '../src/engine/sort/templates.js';
 import { colourModelDir } from './support/models.js';
@@ -318,5 +319,42 @@ describe('scoreMatrix', () => {
         expected.forEach((e, k) => expect(out[r * labels.length + k]).toBeCloseTo(e, 5));
       }
     }
+  });
+
+  it('on a library-sized matrix, ONNX Runtime\'s GEMM gives the JavaScript kernel\'s cosines and the same top labels', async () => {
+    const rows = 6000;
+    const d = 512;
+    const count = 10;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const unitRows = (n: number) => {
+      const m = new Float32Array(n * d);
+      for (let r = 0; r < n; r++) {
+        let norm = 0;
+        for (let i = 0; i < d; i++) norm += (m[r * d + i] = rand()) ** 2;
+        for (let i = 0; i < d; i++) m[r * d + i] /= Math.sqrt(norm);
+      }
+      return m;
+    };
+    // One spare row past `rows`: the native path must read only the rows it is told.
+    const images = unitRows(rows + 1);
+    const labels: LabelMatrix = { count, dim: d, data: unitRows(count) };
+    expect(rows * count * d).toBeGreaterThan(1 << 24);
+    const fast = await cosineMatrixFast(images, rows, labels);
+    const slow = cosineMatrix(images, rows, labels);
+    expect(fast.length).toBe(rows * count);
+    let worst = 0;
+    for (let i = 0; i < slow.length; i++) worst = Math.max(worst, Math.abs(fast[i] - slow[i]));
+    expect(worst).toBeLessThan(1e-5);
+    let differ = 0;
+    for (let r = 0; r < rows; r++) {
+      if (topIndex(fast, r, count) !== topIndex(slow, r, count)) {
+        differ++;
+        expect(Math.abs(slow[r * count + topIndex(fast, r, count)] - slow[r * count + topIndex(slow, r, count)])).toBeLessThan(1e-5);
+      }
+    }
+    expect(differ).toBeLessThan(3);
+    // Small matrices keep the JavaScript kernel, exactly.
+    expect(await cosineMatrixFast(images, 3, labels)).toEqual(cosineMatrix(images, 3, labels));
   });
 });

@@ -1,38 +1,13 @@
 // Can this install run an execution provider? Answered by really opening a session on it, with a
-// one-node graph built here, so `triagem doctor` can tell before any model is downloaded.
-//
-// The graph is encoded by hand (ONNX is protobuf; this is ~20 bytes of fields) because the only
-// protobuf library in the project is a test-time dependency, and one Identity node needs no more.
+// one-node graph (tiny-onnx.ts), so `triagem doctor` can tell before any model is downloaded.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { errorMessage } from '../errors.js';
 import { compiledProviders, ort, platformAccelerator } from './runtime.js';
+import { identityModel } from './tiny-onnx.js';
 import type { ExecutionProvider } from './types.js';
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
-
-const field = (no: number, wire: 0 | 2, payload: number[] | number): number[] =>
-  wire === 0 ? [...varint((no << 3) | 0), ...varint(payload as number)] : [...varint((no << 3) | 2), ...varint((payload as number[]).length), ...(payload as number[])];
-const text = (s: string): number[] => [...Buffer.from(s, 'utf8')];
-
-/** ModelProto: y = Identity(x), x and y float[1]; IR 7, opset 13. */
-export function identityModel(): Uint8Array {
-  const tensorType = field(1, 2, [...field(1, 0, 1), ...field(2, 2, field(1, 2, field(1, 0, 1)))]); // elem FLOAT, shape [1]
-  const valueInfo = (name: string) => [...field(1, 2, text(name)), ...field(2, 2, tensorType)];
-  const node = [...field(1, 2, text('x')), ...field(2, 2, text('y')), ...field(4, 2, text('Identity'))];
-  const graph = [...field(1, 2, node), ...field(2, 2, text('probe')), ...field(11, 2, valueInfo('x')), ...field(12, 2, valueInfo('y'))];
-  return Uint8Array.from([...field(1, 0, 7), ...field(7, 2, graph), ...field(8, 2, field(2, 0, 13))]);
-}
 
 export interface ProviderProbe {
   provider: ExecutionProvider;

@@ -4,7 +4,8 @@ import type { EmbeddingMatrix, FileRecord, Library } from '../library/library.js
 import type { ClipModel } from '../models/types.js';
 import { encodeLabels } from './label-embeddings.js';
 import { UNSURE_LABEL, normalizeLabels } from './labels.js';
-import { labelMatrix, scoreMatrix, topIndex } from './scoring.js';
+import { scoreMatrixFast } from './gemm.js';
+import { labelMatrix, topIndex } from './scoring.js';
 import { DEFAULT_TEMPLATES, validateTemplates } from './templates.js';
 
 export interface SortOptions {
@@ -115,7 +116,7 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
     opts.examples && opts.examples.length > 0
       ? fitExamples({ library, modelKey: key, labels, text, scoring, examples: opts.examples })
       : undefined;
-  const scores = fewShot ? blendedScores(fewShot.adapter, matrix.data, rows, text, scoring) : scoreMatrix(matrix.data, rows, text, scoring);
+  const scores = fewShot ? blendedScores(fewShot.adapter, matrix.data, rows, text, scoring) : await scoreMatrixFast(matrix.data, rows, text, scoring);
 
   const rowOf = new Map<number, number>();
   for (let r = 0; r < rows; r++) rowOf.set(matrix.contentIds[r], r);
