@@ -229,8 +229,9 @@ export const sortCommand: Command = {
         }
         if (csvPath !== undefined) lines.push(`results: ${safe(csvPath)}`);
         const few = result.fewShot;
+        // On stderr even with --json: the user must know review marks changed the scores.
         const confirmed = Object.values(job.confirmed).reduce((a, b) => a + b, 0);
-        if (confirmed > 0) lines.push(`${confirmed} photo(s) confirmed in review used as examples (--no-confirmed to sort without them)`);
+        if (confirmed > 0) io.err(`${confirmed} photo(s) confirmed in review used as examples (--no-confirmed to sort without them)`);
         if (few) {
           const shots = Object.entries(few.shots).map(([l, n]) => `${safe(l)} ${n}`).join(', ');
           lines.push(few.used ? `few-shot: examples ${shots}; blend ${few.blend} chosen by leave-one-out on them` : `few-shot: examples ${shots} did not beat the text alone; sorted by the text${few.note ? ` (${safe(few.note)})` : ''}`);
