@@ -123,6 +123,17 @@ describe('few-shot from the photos confirmed in review', () => {
     expect((await client.invoke('app.status', {})).latestRunId).toBe(latestRunId);
   });
 
+  it('an evaluation awaiting its model keeps the library open while quicker ops come and go', async () => {
+    // The writer is handed back between ops; an op finishing mid-evaluation must not close it under it.
+    const [out] = await Promise.all([
+      client.invoke('eval.run', { truth: { kind: 'confirmed' } }),
+      client.invoke('app.status', {}),
+      client.invoke('tags.list', {}),
+      client.invoke('review.summary', {}),
+    ]);
+    expect(out.n).toBe(12);
+  });
+
   it('Evaluate against a truth CSV: the confirmed photos are the few-shot examples, never graded', async () => {
     const csv = path.join(root, 'gabarito.csv');
     const rows = LABELS.flatMap((label) => fs.readdirSync(path.join(heldOut, label)).map((n) => `${path.join(heldOut, label, n)};${label}`));

@@ -625,17 +625,24 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
   };
 
+  /** Ops still running: the writer goes back only when none is, or it would close under them. */
+  let inFlight = 0;
+
   async function invoke<K extends OpName>(op: K, rawInput: unknown): Promise<OpResult<K>> {
     const parsed = parseInput(op, rawInput);
     if (!parsed.ok) return parsed;
     try {
       const handler: Handler<K> = handlers[op];
       let value: OpOutput<K>;
+      inFlight++;
       try {
         value = await handler(parsed.value);
       } finally {
-        // Between jobs the writer lock goes back, so `triagem` can write to the library while the app is open.
-        if (!job) app.releaseWriter();
+        inFlight--;
+        // Between jobs the writer lock goes back, so `triagem` can write to the library while the app is
+        // open. Not while another op awaits with the library in hand (a sort encoding its labels, an
+        // evaluation loading its model): closing it then failed that op with "connection is not open".
+        if (!job && inFlight === 0) app.releaseWriter();
       }
       if (options.checkOutputs) {
         const checked = contract[op].output.safeParse(value);
