@@ -153,6 +153,9 @@ describe.skipIf(!chromiumPath)('Evaluate screen and few-shot from review', () =>
       await expectPageShows(page, lang, onCsv);
       await page.getByTestId('show-zero').click();
       await expect.poll(() => page.getByTestId('show-zero').getAttribute('aria-pressed')).toBe('true');
+      // The text alone's confusion matrix now: every cell still the engine's.
+      for (const row of onCsv.labels) for (const col of onCsv.columns) expect(Number(await text(page, `cell-${row}-${col}`))).toBe(onCsv.zeroShot!.confusion[row][col]);
+      await page.getByTestId('eval-curves').scrollIntoViewIfNeeded();
       await capture(page, `${lang}-31-evaluate-csv`);
 
       // A re-sort learns from the marks and says so, per label.
@@ -189,6 +192,7 @@ describe.skipIf(!chromiumPath)('Evaluate screen and few-shot from review', () =>
       const onCsv = await client.invoke('eval.run', { truth: { kind: 'csv', path: truthCsv } });
       await expect.poll(() => text(page, 'eval-scope')).toContain(`${onCsv.n} photos evaluated`);
       await expectPageShows(page, lang, onCsv);
+      await page.getByTestId('eval-curves').scrollIntoViewIfNeeded();
       await capture(page, `${lang}-31-evaluate-csv`);
       await page.getByTestId('nav-sort').click();
       await page.getByTestId('sort-few-shot').waitFor();

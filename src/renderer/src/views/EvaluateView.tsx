@@ -2,7 +2,7 @@
 // confirmed in review (cross-validated, so no photo grades a fit that saw it) or a ground-truth CSV
 // or folder — with the text alone beside the text plus confirmed examples, per-label metrics, the
 // confusion matrix as a heat map and a precision/recall curve per label, drawn as plain SVG.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { EvaluationSide, OpOutput } from '../../../shared/contract.js';
 import { formatDate, formatNumber } from '../lib/format.js';
@@ -167,7 +167,7 @@ function Report({ result }: { result: Evaluation }) {
               {few.crossValidated && <span className="muted">{t('evaluate.crossValidated')}</span>}
             </p>
           )}
-          <Suggestion side={side} />
+          <Suggestion side={result} />
         </div>
         <div className="card">
           <h2>{t('evaluate.perLabel')}</h2>
@@ -240,9 +240,17 @@ function Headline({ result }: { result: Evaluation }) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const sides: EvaluationSide[] = result.zeroShot ? [result, result.zeroShot] : [result];
+  // The number, and Landis & Koch's words under it: what the number means to someone who never met kappa.
   const kappa = (s: EvaluationSide) =>
-    s.kappa === null ? t('evaluate.kappaUndefined') : `${fixed(lang, s.kappa)} — ${s.kappaBand ? t(`evaluate.band.${s.kappaBand}`) : ''}`;
-  const rows: { key: string; name: string; cell: (s: EvaluationSide) => string; hint?: string }[] = [
+    s.kappa === null ? (
+      t('evaluate.kappaUndefined')
+    ) : (
+      <>
+        {fixed(lang, s.kappa)}
+        {s.kappaBand && <span className="band">{t(`evaluate.band.${s.kappaBand}`)}</span>}
+      </>
+    );
+  const rows: { key: string; name: string; cell: (s: EvaluationSide) => ReactNode; hint?: string }[] = [
     { key: 'accuracy', name: t('evaluate.accuracy'), cell: (s) => pct(lang, s.accuracy) },
     { key: 'macro-f1', name: t('evaluate.macroF1'), cell: (s) => fixed(lang, s.macroF1) },
     { key: 'kappa', name: t('evaluate.kappa'), cell: kappa },
