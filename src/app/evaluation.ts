@@ -9,6 +9,7 @@ import type { LabelExample } from '../engine/eval/examples.js';
 import { kappaBand } from '../engine/eval/metrics.js';
 import { readLabels } from '../engine/eval/truth.js';
 import { TriagemError } from '../engine/errors.js';
+import { PRECISIONS, type Precision } from '../engine/models/types.js';
 import { labelKey } from '../engine/sort/labels.js';
 import { currentRunId } from './browse.js';
 import type { AppContext } from './context.js';
@@ -92,8 +93,14 @@ export async function evaluateSort(app: AppContext, input: SortEvaluationInput):
   const run = runId !== null ? library.sortRun(runId) : undefined;
   if (input.runId !== undefined && !run) throw new TriagemError(`there is no sort run ${input.runId}`, 'not-found');
   const marks = library.confirmedLabels().map((m) => ({ contentId: m.contentId, label: m.label }));
-  // The run's model, unless the caller chose one: its embeddings are what was sorted.
-  const request: ModelRequest = { model: input.model ?? run?.modelKey.split(':')[0], precision: input.precision, locale: input.locale };
+  // The run's model and weights, unless the caller chose: its embeddings are what was sorted.
+  const cut = run ? run.modelKey.lastIndexOf(':') : -1;
+  const runPrecision = run && cut > 0 ? run.modelKey.slice(cut + 1) : undefined;
+  const request: ModelRequest = {
+    model: input.model ?? (run && cut > 0 ? run.modelKey.slice(0, cut) : undefined),
+    precision: input.precision ?? (input.model === undefined && isPrecision(runPrecision) ? runPrecision : undefined),
+    locale: input.locale,
+  };
   let report: EvaluationReport;
   if (input.truth.kind === 'confirmed') {
     const labels = run?.labels.length ? run.labels : [...new Map(marks.map((m) => [labelKey(m.label), m.label])).values()];
@@ -118,6 +125,10 @@ export async function evaluateSort(app: AppContext, input: SortEvaluationInput):
     });
   }
   return { report, runId, confirmed: marks.length, tookMs: performance.now() - started };
+}
+
+function isPrecision(p: string | undefined): p is Precision {
+  return p !== undefined && (PRECISIONS as readonly string[]).includes(p);
 }
 
 export function agreement(a: string, b: string): AgreementReport {

@@ -457,7 +457,7 @@ const en: Resources = {
     scope_other: '{{count, number}} photos evaluated',
     scopeRun: 'labels of the sort of {{date}}',
     scopeModel: 'model {{model}}',
-    took: '{{ms, number}} ms',
+    took: 'in {{ms, number}} ms',
     headline: 'Summary',
     metric: 'Measure',
     fewShot: 'With examples',

@@ -458,7 +458,7 @@ const ptBR = {
     scope_other: '{{count, number}} fotos avaliadas',
     scopeRun: 'rótulos da separação de {{date}}',
     scopeModel: 'modelo {{model}}',
-    took: '{{ms, number}} ms',
+    took: 'em {{ms, number}} ms',
     headline: 'Resumo',
     metric: 'Medida',
     fewShot: 'Com exemplos',
