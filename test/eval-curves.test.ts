@@ -23,8 +23,10 @@ describe('per-label precision/recall curves', () => {
     ]);
     // Σ ΔR·P = 1/3·1 + 1/3·2/3 + 1/3·3/5
     expect(curves.a.average_precision).toBeCloseTo((1 + 2 / 3 + 3 / 5) / 3, 12);
-    // "b": b(0.5) is tied with nothing; ranked 0.5(a) 0.4(b) 0.3(a) 0.2(b) 0.1(a).
+    // "b": ranked 0.5(a) 0.4(b) 0.3(a) 0.2(b) 0.1(a); the curve ends where the last b is kept.
     expect(curves.b.average_precision).toBeCloseTo((1 / 2) * (1 / 2) + (1 / 2) * (2 / 4), 12);
+    expect(curves.b.points.at(-1)).toEqual({ threshold: 0.2, precision: 2 / 4, recall: 1 });
+    expect(curves.b.points).toHaveLength(4);
     // A label no image truly has: no curve, no AP (not a misleading 0).
     expect(curves.c).toEqual({ positives: 0, average_precision: null, points: [] });
   });
@@ -47,7 +49,8 @@ describe('per-label precision/recall curves', () => {
     expect(perfect.a.average_precision).toBeCloseTo(1, 12);
     expect(perfect.a.points).toHaveLength(51);
     expect(perfect.a.points[0].threshold).toBe(1);
-    expect(perfect.a.points.at(-1)).toMatchObject({ recall: 1, precision: 0.5 });
+    // Ends where every positive is kept, not after the 250 negatives below them.
+    expect(perfect.a.points.at(-1)).toMatchObject({ recall: 1, precision: 1, threshold: 1 - 249 / 500 });
   });
 });
 

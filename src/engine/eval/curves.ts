@@ -17,7 +17,7 @@ export interface LabelCurve {
   positives: number;
   /** Area under the step curve (Σ ΔR·P over the ranked list); null when the label has no positives. */
   average_precision: number | null;
-  /** From the highest threshold to the lowest; at most `maxPoints`, always with the first and last. */
+  /** From the highest threshold down to the one that keeps every positive; at most `maxPoints`, always with the first and last. */
   points: CurvePoint[];
 }
 
@@ -56,6 +56,8 @@ function labelCurve(images: readonly ScoredImage[], label: string, maxPoints: nu
     ap += (recall - lastRecall) * precision;
     lastRecall = recall;
     points.push({ threshold: ranked[i].score, precision, recall });
+    // Past full recall, lower thresholds only add images of other labels: the curve ends here.
+    if (tp === positives) break;
   }
   return { positives, average_precision: ap, points: downsample(points, maxPoints) };
 }

@@ -434,9 +434,9 @@ function Curves({ side }: { side: EvaluationSide }) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const curves = side.curves ?? {};
-  const W = 360;
-  const H = 240;
-  const left = 40;
+  const W = 380;
+  const H = 230;
+  const left = 54;
   const right = 10;
   const top = 10;
   const bottom = 34;
@@ -447,6 +447,17 @@ function Curves({ side }: { side: EvaluationSide }) {
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   return (
     <div className="curves">
+      <ul className="legend" aria-hidden="true">
+        {labels.map((l, i) => (
+          <li key={l}>
+            <svg width="22" height="8" className="swatch">
+              <line x1="0" x2="22" y1="4" y2="4" stroke={PALETTE[i % PALETTE.length]} strokeWidth={2.5} strokeDasharray={dash(i)} />
+            </svg>
+            <span className="ellipsis">{l}</span>
+            <span className="muted num">{fixed(lang, curves[l].averagePrecision ?? 0)}</span>
+          </li>
+        ))}
+      </ul>
       <svg viewBox={`0 0 ${W} ${H}`} className="pr-chart" role="img" aria-label={t('evaluate.curvesAria', { summary })} data-testid="eval-curves">
         {ticks.map((v) => (
           <g key={v} className="grid-line">
@@ -463,7 +474,7 @@ function Curves({ side }: { side: EvaluationSide }) {
         <text className="axis-title" x={(x(0) + x(1)) / 2} y={H - 4} textAnchor="middle">
           {t('evaluate.axisRecall')}
         </text>
-        <text className="axis-title" transform={`translate(11 ${(y(0) + y(1)) / 2}) rotate(-90)`} textAnchor="middle">
+        <text className="axis-title" transform={`translate(12 ${(y(0) + y(1)) / 2}) rotate(-90)`} textAnchor="middle">
           {t('evaluate.axisPrecision')}
         </text>
         {labels.map((l, i) => {
@@ -473,17 +484,6 @@ function Curves({ side }: { side: EvaluationSide }) {
           return <polyline key={l} points={path} fill="none" stroke={PALETTE[i % PALETTE.length]} strokeWidth={2} strokeDasharray={dash(i)} data-testid={`curve-${l}`} />;
         })}
       </svg>
-      <ul className="legend" aria-hidden="true">
-        {labels.map((l, i) => (
-          <li key={l}>
-            <svg width="22" height="8" className="swatch">
-              <line x1="0" x2="22" y1="4" y2="4" stroke={PALETTE[i % PALETTE.length]} strokeWidth={2.5} strokeDasharray={dash(i)} />
-            </svg>
-            <span className="ellipsis">{l}</span>
-            <span className="muted num">{fixed(lang, curves[l].averagePrecision ?? 0)}</span>
-          </li>
-        ))}
-      </ul>
     </div>
   );
 }
