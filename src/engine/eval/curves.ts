@@ -59,7 +59,8 @@ function labelCurve(images: readonly ScoredImage[], label: string, maxPoints: nu
     // Past full recall, lower thresholds only add images of other labels: the curve ends here.
     if (tp === positives) break;
   }
-  return { positives, average_precision: ap, points: downsample(points, maxPoints) };
+  // Summed recall steps can land a rounding error above 1 on a perfect ranking.
+  return { positives, average_precision: Math.min(1, ap), points: downsample(points, maxPoints) };
 }
 
 function downsample<T>(items: readonly T[], max: number): T[] {
