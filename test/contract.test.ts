@@ -42,6 +42,7 @@ describe('contract schemas', () => {
         'duplicates.decide',
         'duplicates.find',
         'duplicates.review',
+        'eval.run',
         'export.preview',
         'export.run',
         'export.start',
@@ -124,13 +125,27 @@ describe('contract schemas', () => {
     expect(rejects('search.similar', {})).toMatch(/path/);
   });
 
+  it('eval.run: ground truth from review or from an absolute path', () => {
+    expect(accepts('eval.run', { truth: { kind: 'confirmed' } })).toEqual({ truth: { kind: 'confirmed' }, targetPrecision: 0.9 });
+    expect(accepts('eval.run', { truth: { kind: 'csv', path: '/home/ana/gabarito.csv' }, runId: 3 })).toMatchObject({ truth: { kind: 'csv', path: '/home/ana/gabarito.csv' }, runId: 3 });
+    expect(rejects('eval.run', { truth: { kind: 'csv', path: 'gabarito.csv' } })).toMatch(/absolute path/);
+    expect(rejects('eval.run', { truth: { kind: 'csv', path: '/home/ana/../../etc/passwd' } })).toMatch(/absolute path without/);
+    expect(rejects('eval.run', { truth: { kind: 'csv' } })).toMatch(/path/);
+    expect(rejects('eval.run', { truth: { kind: 'confirmed', path: '/x' } })).toMatch(/path|Unrecognized/);
+    expect(rejects('eval.run', { truth: { kind: 'guess' } })).toMatch(/kind|truth/);
+    expect(rejects('eval.run', { truth: { kind: 'confirmed' }, targetPrecision: 0 })).toMatch(/targetPrecision/);
+    expect(rejects('eval.run', {})).toMatch(/truth/);
+  });
+
   it('sort, export and undo inputs', () => {
     expect(rejects('sort.run', { labels: [] })).toMatch(/at least one label/);
     expect(rejects('sort.run', { labels: ['  '] })).toMatch(/label is empty/);
     expect(rejects('sort.run', { labels: ['a'], templates: ['a photo of'] })).toMatch(/\{\}/);
     rejects('sort.run', { labels: ['a'], threshold: 1.5 });
     rejects('sort.run', { labels: 'a, b' });
-    expect(accepts('sort.run', { labels: [' gato ', 'cachorro'] })).toEqual({ labels: ['gato', 'cachorro'], limit: 500 });
+    expect(accepts('sort.run', { labels: [' gato ', 'cachorro'] })).toEqual({ labels: ['gato', 'cachorro'], limit: 500, confirmed: true });
+    expect(accepts('sort.run', { labels: ['gato'], confirmed: false })).toMatchObject({ confirmed: false });
+    rejects('sort.run', { labels: ['gato'], confirmed: 'no' });
     expect(rejects('export.run', { destination: '/tmp/out', operation: 'delete' })).toMatch(/operation/);
     expect(rejects('export.run', { destination: 'out', operation: 'copy' })).toMatch(/destination/);
     rejects('export.run', { destination: '/tmp/out' });

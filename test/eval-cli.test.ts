@@ -46,7 +46,7 @@ describe('triagem eval --predictions (no model needed)', () => {
     expect(Object.keys(json).sort()).toEqual(
       [
         'accuracy', 'baseline_accuracy', 'baseline_label', 'baseline_macro_f1', 'columns', 'confusion', 'excluded_examples',
-        'extra_predictions', 'few_shot', 'kappa', 'kappa_note', 'labels', 'macro_f1', 'missing', 'model', 'n', 'per_label',
+        'extra_predictions', 'few_shot', 'kappa', 'kappa_note', 'label_curves', 'labels', 'macro_f1', 'missing', 'model', 'n', 'per_label',
         'predictions', 'problems', 'sweep', 'truth', 'zero_shot',
       ].sort(),
     );
@@ -69,6 +69,8 @@ describe('triagem eval --predictions (no model needed)', () => {
           doc: { precision: 2 / 3, recall: 2 / 3, f1: 2 / 3, support: 3, predicted: 3 },
         },
         confusion: { meme: { meme: 1, doc: 1, unsure: 0 }, doc: { meme: 0, doc: 2, unsure: 1 } },
+        // A predictions CSV carries the winner's score only: no per-label curve can be drawn.
+        label_curves: null,
         truth,
         predictions,
         model: null,

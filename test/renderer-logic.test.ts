@@ -101,7 +101,7 @@ describe('translations', () => {
     expect([...eng.keys()].sort()).toEqual([...pt.keys()].sort());
     const same = [...pt].filter(([k, v]) => eng.get(k) === v).map(([k]) => k);
     expect(same.sort()).toEqual(
-      ['app.title', 'common.none', 'duplicates.resolution', 'firstRun.otherTitle', 'firstRun.rate', 'index.rate', 'info.gps', 'info.pixels', 'info.sha256'].sort(),
+      ['app.title', 'common.none', 'duplicates.resolution', 'evaluate.f1', 'firstRun.otherTitle', 'firstRun.rate', 'index.rate', 'info.gps', 'info.pixels', 'info.sha256'].sort(),
     );
     for (const [k, v] of eng) expect(v.trim(), k).not.toBe('');
   });

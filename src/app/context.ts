@@ -238,6 +238,11 @@ export class AppContext {
     while (this.runs.size > KEPT_RUNS) this.runs.delete(this.runs.keys().next().value as number);
   }
 
+  /** A sort run this process made and still keeps in memory (with its few-shot report), or undefined. */
+  keptRun(runId: number): SortResult | undefined {
+    return this.runs.get(runId);
+  }
+
   /** A sort run: kept in memory since it ran, else rebuilt from the library (winning label's score only). */
   sortRun(runId: number | undefined): SortResult {
     const library = this.library('read');

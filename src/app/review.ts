@@ -82,6 +82,16 @@ export interface LabelSummary {
   histogram: number[];
 }
 
+/** How a run used the photos confirmed in review (known while the process that sorted keeps the run). */
+export interface RunFewShot {
+  /** Examples used per label, after skipping unusable ones. */
+  shots: Record<string, number>;
+  /** False when leave-one-out found the examples no better than the label texts alone. */
+  used: boolean;
+  blend: number;
+  note: string | null;
+}
+
 export interface RunSummary {
   runId: number;
   labels: string[];
@@ -94,6 +104,8 @@ export interface RunSummary {
   perLabel: LabelSummary[];
   /** The "unsure" bucket: contents below their label's threshold. */
   unsure: { suggested: number; reviewed: number; final: number };
+  /** Null when the run had no examples, or was made before this process started. */
+  fewShot: RunFewShot | null;
 }
 
 export function runSummary(app: AppContext, runId?: number): RunSummary | null {
@@ -130,7 +142,9 @@ export function runSummary(app: AppContext, runId?: number): RunSummary | null {
     const finalBucket = final === UNSURE_LABEL ? unsure : per.get(final);
     if (finalBucket) finalBucket.final += g.count;
   }
-  return { runId: id, labels, modelKey: run.modelKey, createdAt: run.createdAt, total, reviewed, rejected, perLabel: [...per.values()], unsure };
+  const few = app.keptRun(id)?.fewShot;
+  const fewShot = few ? { shots: few.shots, used: few.used, blend: few.blend, note: few.note } : null;
+  return { runId: id, labels, modelKey: run.modelKey, createdAt: run.createdAt, total, reviewed, rejected, perLabel: [...per.values()], unsure, fewShot };
 }
 
 export function setThresholds(app: AppContext, runId: number, thresholds: Readonly<Record<string, number>>): RunSummary {

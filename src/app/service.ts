@@ -11,6 +11,7 @@ import {
   type EventPayload,
   type CutoffInfo,
   type DuplicateFile,
+  type EvaluationSide as EvaluationSideOutput,
   type FileHit,
   type OpName,
   type OpOutput,
@@ -39,6 +40,7 @@ import { markFiles, presets, runSummary, setThresholds, undoMark } from './revie
 import { tagFileIds, tagList } from './tags.js';
 import { findDuplicates, searchSimilar, searchText } from './searching.js';
 import { exportRun, sortImages, undo } from './sorting.js';
+import { evaluateSort, kappaBand, type EvaluationSide as EngineEvaluationSide } from './evaluation.js';
 import { thumbnail, thumbnailBytes } from './thumbnails.js';
 
 export interface EngineServiceOptions {
@@ -120,6 +122,48 @@ function searchOutput(response: Pick<SearchResponse, 'hits' | 'tookMs'> & Partia
     belowCutoff: response.belowCutoff ?? 0,
     considered: response.considered ?? 0,
     hits: response.hits.map((h) => ({ ...toHit(h.files[0]), score: h.score, paths: h.paths, ...(h.ocrSnippet ? { ocrSnippet: h.ocrSnippet } : {}) })),
+  };
+}
+
+const BANDS: Record<string, EvaluationSideOutput['kappaBand']> = {
+  'worse than chance': 'worse-than-chance',
+  slight: 'slight',
+  fair: 'fair',
+  moderate: 'moderate',
+  substantial: 'substantial',
+  'almost perfect': 'almost-perfect',
+};
+
+/** The engine's report (JSON keys of `triagem eval --json`) in the contract's camelCase. */
+function evaluationSide(s: EngineEvaluationSide): EvaluationSideOutput {
+  const band = kappaBand(s.kappa);
+  const suggestion = s.sweep?.suggestion;
+  return {
+    n: s.n,
+    labels: s.labels,
+    columns: s.columns,
+    accuracy: s.accuracy,
+    macroF1: s.macro_f1,
+    kappa: s.kappa,
+    kappaBand: band === null ? null : (BANDS[band] ?? null),
+    kappaNote: s.kappa_note,
+    baselineLabel: s.baseline_label,
+    baselineAccuracy: s.baseline_accuracy,
+    perLabel: s.per_label,
+    confusion: s.confusion,
+    curves: s.label_curves
+      ? Object.fromEntries(Object.entries(s.label_curves).map(([l, c]) => [l, { positives: c.positives, averagePrecision: c.average_precision, points: c.points }]))
+      : null,
+    suggestion: suggestion
+      ? {
+          targetPrecision: suggestion.target_precision,
+          threshold: suggestion.threshold,
+          precision: suggestion.precision,
+          recall: suggestion.recall,
+          coverage: suggestion.coverage,
+          kept: suggestion.kept,
+        }
+      : null,
   };
 }
 
@@ -286,8 +330,10 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       if (input.threshold !== undefined) counts[UNSURE_LABEL] = 0;
       for (const r of result.results) counts[r.label] = (counts[r.label] ?? 0) + 1;
       const best = [...result.results].sort((a, b) => b.score - a.score).slice(0, input.limit);
+      const few = result.fewShot;
       return {
         runId: result.runId,
+        fewShot: few ? { shots: few.shots, used: few.used, blend: few.blend, note: few.note } : null,
         labels: result.labels,
         counts,
         total: result.results.length,
@@ -494,6 +540,43 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
       return runExportPlan(app, input);
     },
 
+    async 'eval.run'(input) {
+      const { report, runId, confirmed, tookMs } = await evaluateSort(app, {
+        truth: input.truth,
+        runId: input.runId,
+        targetPrecision: input.targetPrecision,
+        model: input.model,
+        precision: input.precision,
+      });
+      const few = report.few_shot;
+      return {
+        ...evaluationSide(report),
+        truth: input.truth.kind,
+        truthPath: input.truth.kind === 'csv' ? report.truth : null,
+        runId,
+        modelKey: report.model,
+        zeroShot: report.zero_shot ? evaluationSide(report.zero_shot) : null,
+        fewShot: few
+          ? {
+              shots: few.shots,
+              used: few.used,
+              blend: few.blend,
+              note: few.note,
+              looAccuracy: few.loo_accuracy,
+              zeroShotAccuracy: few.zero_shot_accuracy,
+              skipped: few.skipped.length,
+              crossValidated: input.truth.kind === 'confirmed',
+            }
+          : null,
+        confirmed,
+        missing: report.missing.slice(0, 200),
+        missingCount: report.missing.length,
+        problems: report.problems.slice(0, 200).map((p) => ({ file: p.file, ...(p.line !== undefined ? { line: p.line } : {}), message: p.message })),
+        excludedExamples: report.excluded_examples,
+        tookMs,
+      };
+    },
+
     async 'models.download'(input) {
       if (download) throw new TriagemError(`a model download is already running (${download.id})`, 'busy');
       const controller = new AbortController();
@@ -542,17 +625,24 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
   };
 
+  /** Ops still running: the writer goes back only when none is, or it would close under them. */
+  let inFlight = 0;
+
   async function invoke<K extends OpName>(op: K, rawInput: unknown): Promise<OpResult<K>> {
     const parsed = parseInput(op, rawInput);
     if (!parsed.ok) return parsed;
     try {
       const handler: Handler<K> = handlers[op];
       let value: OpOutput<K>;
+      inFlight++;
       try {
         value = await handler(parsed.value);
       } finally {
-        // Between jobs the writer lock goes back, so `triagem` can write to the library while the app is open.
-        if (!job) app.releaseWriter();
+        inFlight--;
+        // Between jobs the writer lock goes back, so `triagem` can write to the library while the app is
+        // open. Not while another op awaits with the library in hand (a sort encoding its labels, an
+        // evaluation loading its model): closing it then failed that op with "connection is not open".
+        if (!job && inFlight === 0) app.releaseWriter();
       }
       if (options.checkOutputs) {
         const checked = contract[op].output.safeParse(value);

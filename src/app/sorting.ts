@@ -12,7 +12,7 @@ import { isInside } from '../engine/util/fs.js';
 import { labelFolders, numberedName } from '../engine/export/names.js';
 import { undoExport, type UndoSummary } from '../engine/export/undo.js';
 import type { FileRecord } from '../engine/library/library.js';
-import { UNSURE_LABEL, normalizeLabels } from '../engine/sort/labels.js';
+import { UNSURE_LABEL, labelKey, normalizeLabels } from '../engine/sort/labels.js';
 import { sortLibrary, type SortResult, type SortedFile } from '../engine/sort/sort.js';
 import { validateTemplates } from '../engine/sort/templates.js';
 import { examplesFromTree, type LabelExample } from '../engine/eval/examples.js';
@@ -46,6 +46,11 @@ export interface SortInput extends ModelRequest {
    * path, label) pairs. Each label then scores as its text plus its examples (few-shot).
    */
   examples?: string | readonly LabelExample[];
+  /**
+   * Photos a person confirmed in review join the examples of their labels (default true), read as
+   * stored embeddings: no model runs for them. False sorts by the label texts (and `examples`) alone.
+   */
+  confirmed?: boolean;
   signal?: AbortSignal;
   onIndexProgress?: (p: IndexProgress | OcrProgress) => void;
   /** Told which model runs and why, before the work starts. */
@@ -61,6 +66,8 @@ export interface SortOutcome {
   indexed?: { indexed: number; reused: number; unchanged: number; skipped: number; durationMs: number };
   /** Sorted anyway, but the user should know: damaged images, links leading out of the source. */
   warnings: { path: string; warning: string }[];
+  /** Photos confirmed in review offered as examples, per label (before any was skipped). */
+  confirmed: Record<string, number>;
 }
 
 /** Checks labels, threshold and templates before anything is opened; throws TriagemError('invalid-labels'…). */
@@ -142,6 +149,9 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
   } else if (input.examples !== undefined && typeof input.examples !== 'string') {
     examples = input.examples;
   }
+  const confirmed = input.confirmed === false ? {} : confirmedExamples(app, labels);
+  const marks = Object.values(confirmed).reduce((a, b) => a + b.length, 0);
+  if (marks > 0) examples = [...(examples ?? []), ...Object.values(confirmed).flat()];
   const open = await app.openModel(request);
   if (input.source === undefined && examplesDir === undefined) input.onModel?.(modelUse(open));
   const result = await sortLibrary({
@@ -159,7 +169,20 @@ export async function sortImages(app: AppContext, input: SortInput): Promise<Sor
     failed.set(f.path, { path: f.path, error: `not indexed with ${open.key}; run \`triagem index\` on its folder` });
   }
   app.keepRun(result);
-  return { result, model: modelUse(open), failed: [...failed.values()], indexed, warnings };
+  const offered = Object.fromEntries(labels.map((l) => [l, confirmed[l]?.length ?? 0]));
+  return { result, model: modelUse(open), failed: [...failed.values()], indexed, warnings, confirmed: offered };
+}
+
+/** The library's confirmed marks for these labels (matched as labels are: case, accents, spacing), per label. */
+function confirmedExamples(app: AppContext, labels: readonly string[]): Record<string, LabelExample[]> {
+  if (!app.libraryExists()) return {};
+  const byKey = new Map(labels.map((l) => [labelKey(l), l]));
+  const out: Record<string, LabelExample[]> = {};
+  for (const m of app.library('write').confirmedLabels()) {
+    const label = byKey.get(labelKey(m.label));
+    if (label !== undefined) (out[label] ??= []).push({ contentId: m.contentId, label });
+  }
+  return out;
 }
 
 export interface ExportInput {

@@ -249,6 +249,18 @@ const labelSummary = z.object({
   histogram: z.array(z.number().int().nonnegative()),
 });
 
+/** How a sort used the photos confirmed in review as few-shot examples. */
+const runFewShot = z.object({
+  /** Examples used per label. */
+  shots: z.record(z.string(), z.number().int().nonnegative()),
+  /** False when, judged by leave-one-out on them, the examples did no better than the label texts. */
+  used: z.boolean(),
+  /** Weight of the examples next to the text (0: text alone). */
+  blend: z.number().nonnegative(),
+  note: z.string().nullable(),
+});
+export type RunFewShot = z.infer<typeof runFewShot>;
+
 export const runSummary = z.object({
   runId: positiveId,
   labels: z.array(z.string()),
@@ -259,6 +271,8 @@ export const runSummary = z.object({
   rejected: z.number().int().nonnegative(),
   perLabel: z.array(labelSummary),
   unsure: z.object({ suggested: z.number().int().nonnegative(), reviewed: z.number().int().nonnegative(), final: z.number().int().nonnegative() }),
+  /** Null when the run used no confirmed photos, or was sorted before the engine last started. */
+  fewShot: runFewShot.nullable(),
 });
 export type RunSummary = z.infer<typeof runSummary>;
 
@@ -316,6 +330,78 @@ const modelProgress = z.object({
   eta: z.number().nonnegative().optional(),
 });
 export type ModelProgressEvent = z.infer<typeof modelProgress>;
+
+const share = z.number().min(0).max(1);
+
+/** Landis & Koch's words for a kappa value. */
+export const KAPPA_BANDS = ['worse-than-chance', 'slight', 'fair', 'moderate', 'substantial', 'almost-perfect'] as const;
+
+const evaluationSide = z.object({
+  /** Images compared. */
+  n: z.number().int().nonnegative(),
+  /** Rows of the confusion matrix: truth labels, then labels only predicted. */
+  labels: z.array(z.string()),
+  /** Columns: `labels`, plus "unsure" when some image went there. */
+  columns: z.array(z.string()),
+  accuracy: share,
+  macroF1: share,
+  kappa: z.number().min(-1).max(1).nullable(),
+  kappaBand: z.enum(KAPPA_BANDS).nullable(),
+  /** Why kappa is undefined, when it is. */
+  kappaNote: z.string().nullable(),
+  baselineLabel: z.string(),
+  baselineAccuracy: share,
+  perLabel: z.record(z.string(), z.object({ precision: share, recall: share, f1: share, support: z.number().int().nonnegative(), predicted: z.number().int().nonnegative() })),
+  /** truth → predicted → count, dense over labels × columns. */
+  confusion: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())),
+  /** Per label: its score ranked, precision and recall at each cut, and the average precision. */
+  curves: z
+    .record(
+      z.string(),
+      z.object({
+        positives: z.number().int().nonnegative(),
+        averagePrecision: share.nullable(),
+        points: z.array(z.object({ threshold: z.number(), precision: share, recall: share })),
+      }),
+    )
+    .nullable(),
+  /** The global threshold that reaches the target precision (null: none does), and what it keeps. */
+  suggestion: z
+    .object({ targetPrecision: share, threshold: z.number().nullable(), precision: share, recall: share, coverage: share, kept: z.number().int().nonnegative() })
+    .nullable(),
+});
+export type EvaluationSide = z.infer<typeof evaluationSide>;
+
+const evaluation = evaluationSide.extend({
+  truth: z.enum(['confirmed', 'csv']),
+  /** The CSV or folder read, for `csv`. */
+  truthPath: z.string().nullable(),
+  runId: positiveId.nullable(),
+  modelKey: z.string().nullable(),
+  /** The text alone, when the top level is few-shot (examples existed). */
+  zeroShot: evaluationSide.nullable(),
+  fewShot: runFewShot
+    .extend({
+      /** Leave-one-out accuracy on the examples, and the text alone's accuracy on them. */
+      looAccuracy: share,
+      zeroShotAccuracy: share,
+      skipped: z.number().int().nonnegative(),
+      /** confirmed truth: each photo was scored by a fit that did not see it (cross-validation folds). */
+      crossValidated: z.boolean(),
+    })
+    .nullable(),
+  /** Photos confirmed in review in the whole library. */
+  confirmed: z.number().int().nonnegative(),
+  /** Truth images that could not be scored (first 200), and how many in all. */
+  missing: z.array(z.object({ path: z.string(), reason: z.string() })),
+  missingCount: z.number().int().nonnegative(),
+  /** Problems in the truth (first 200): unreadable rows, labels not sorted into. */
+  problems: z.array(z.object({ file: z.string(), line: z.number().int().optional(), message: z.string() })),
+  /** Truth images left out because they are examples. */
+  excludedExamples: z.number().int().nonnegative(),
+  tookMs: z.number().nonnegative(),
+});
+export type Evaluation = z.infer<typeof evaluation>;
 
 export const contract = {
   'models.list': {
@@ -384,10 +470,14 @@ export const contract = {
         ...modelChoice,
         /** How many per-file results to send back (counts always cover everything). */
         limit: z.number().int().min(0).max(100_000).default(500),
+        /** Photos confirmed in review become examples of their labels (few-shot). */
+        confirmed: z.boolean().default(true),
       })
       .strict(),
     output: z.object({
       runId: positiveId,
+      /** Null when no confirmed photo has one of the labels (or `confirmed` was false). */
+      fewShot: runFewShot.nullable(),
       labels: z.array(z.string()),
       /** Per label, plus "unsure" when a threshold was given. */
       counts: z.record(z.string(), z.number().int().nonnegative()),
@@ -679,6 +769,20 @@ export const contract = {
       skipped: z.number().int().nonnegative(),
       failed: z.array(failure),
     }),
+  },
+  'eval.run': {
+    input: z
+      .object({
+        /** confirmed: the photos confirmed in review; csv: a file of path,label rows (or a folder with one subfolder per label). */
+        truth: z.discriminatedUnion('kind', [z.object({ kind: z.literal('confirmed') }).strict(), z.object({ kind: z.literal('csv'), path: absolutePath }).strict()]),
+        /** The sort run whose labels are evaluated; default the latest. */
+        runId: positiveId.optional(),
+        /** Precision the suggested threshold must reach. */
+        targetPrecision: z.number().gt(0).max(1).default(0.9),
+        ...modelChoice,
+      })
+      .strict(),
+    output: evaluation,
   },
   'models.download': {
     input: z.object({ id: modelId, precision: precision.optional() }).strict(),

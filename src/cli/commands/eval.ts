@@ -49,7 +49,9 @@ baseline beside them; a precision/recall sweep over thresholds suggests one for 
   --target-precision <p>   precision the suggested threshold must reach (default ${DEFAULT_TARGET_PRECISION})
   --json                   print the report as JSON: accuracy, macro_f1, kappa, baseline_accuracy,
                            per_label {label: {precision, recall, f1, support}}, confusion {truth:
-                           {predicted: count}}, sweep, zero_shot and few_shot (with --examples), missing
+                           {predicted: count}}, sweep, label_curves {label: {positives, average_precision,
+                           points}} (precision/recall by each label's own score; null for --predictions),
+                           zero_shot and few_shot (with --examples), missing
   --model <id|folder>      model to sort with (default: the library's, else multilingual for Portuguese
                            labels, else clip-vit-b32); --models-dir <dir>
   --library <file>         library file (default: the app's library)

@@ -30,6 +30,7 @@ const OPTIONS = {
   operation: { type: 'string' },
   threshold: { type: 'string' },
   examples: { type: 'string' },
+  'no-confirmed': { type: 'boolean', default: false },
   // Smart Image Sorter spells these with underscores; the dashed forms are accepted too.
   output_file: { type: 'string' },
   'output-file': { type: 'string' },
@@ -63,6 +64,9 @@ again with other labels only encodes the label texts.
                          each label becomes its text plus its examples (few-shot), which helps
                          labels the model reads poorly. A few per label are enough; with one per
                          label, or when they do not help on their own examples, the text alone is used
+  --no-confirmed         leave out the photos confirmed in the window's review. By default those of the
+                         labels being sorted join the examples (read from the library: no model runs
+                         for them), so a re-sort learns from what was checked
   --output_file <csv>    results CSV (UTF-8, RFC 4180): image_name,label,score,path,sha256, then
                          score:<label> per label. Default: <destination>/${RESULTS_CSV} (numbered if
                          taken) when there is a destination, else printed to stdout (unless --json).
@@ -153,6 +157,7 @@ export const sortCommand: Command = {
             operation: p.operation,
             csvPath: p.csvPath,
             examples: p.examples,
+            confirmed: !values['no-confirmed'],
             signal: stop.signal,
             onModel: (use) => reportModel(io, use, verbose),
             onIndexProgress: (ip) => progress.update(formatIndexProgress(ip)),
@@ -224,6 +229,9 @@ export const sortCommand: Command = {
         }
         if (csvPath !== undefined) lines.push(`results: ${safe(csvPath)}`);
         const few = result.fewShot;
+        // On stderr even with --json: the user must know review marks changed the scores.
+        const confirmed = Object.values(job.confirmed).reduce((a, b) => a + b, 0);
+        if (confirmed > 0) io.err(`${confirmed} photo(s) confirmed in review used as examples (--no-confirmed to sort without them)`);
         if (few) {
           const shots = Object.entries(few.shots).map(([l, n]) => `${safe(l)} ${n}`).join(', ');
           lines.push(few.used ? `few-shot: examples ${shots}; blend ${few.blend} chosen by leave-one-out on them` : `few-shot: examples ${shots} did not beat the text alone; sorted by the text${few.note ? ` (${safe(few.note)})` : ''}`);

@@ -6,6 +6,7 @@ import type { FileRecord, Library } from '../library/library.js';
 import type { ClipModel } from '../models/types.js';
 import { UNSURE_LABEL, normalizeLabels } from '../sort/labels.js';
 import { sortLibrary, type SortResult } from '../sort/sort.js';
+import { labelCurves, type LabelCurve } from './curves.js';
 import { examplesFromTree, type FewShotReport, type LabelExample } from './examples.js';
 import { classificationReport, type ClassificationReport, type LabelPair } from './metrics.js';
 import { thresholdSweep, type ScoredOutcome, type ThresholdSweep } from './sweep.js';
@@ -44,6 +45,8 @@ export interface MissingFile {
 export interface EvaluationSide extends ClassificationReport {
   /** Precision/recall per threshold and the suggested threshold; null when predictions carry no scores. */
   sweep: ThresholdSweep | null;
+  /** A precision/recall curve per label, from every label's score; null when the predictions carry only the winner's. */
+  label_curves: Record<string, LabelCurve> | null;
 }
 
 /**
@@ -67,12 +70,15 @@ export interface EvaluationReport extends EvaluationSide {
   problems: LabelProblem[];
 }
 
-interface Outcome {
+/** One scored image of an evaluation. */
+export interface Outcome {
   truth: string;
   predicted: string;
   /** Best-scoring label even when `predicted` is unsure, and its score. */
   top: string;
   score: number | null;
+  /** Every label's score, when known (images sorted here). */
+  scores?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -107,7 +113,8 @@ class Canon {
   }
 }
 
-function side(outcomes: readonly Outcome[], order: readonly string[], target: number): EvaluationSide {
+/** Metrics, threshold sweep and per-label curves of one way of labelling. */
+export function scoreSide(outcomes: readonly Outcome[], order: readonly string[], target: number): EvaluationSide {
   const pairs: LabelPair[] = outcomes.map((o) => ({ truth: o.truth, predicted: o.predicted }));
   const scored = outcomes.every((o) => o.score !== null);
   const sweep = scored
@@ -116,7 +123,14 @@ function side(outcomes: readonly Outcome[], order: readonly string[], target: nu
         target,
       )
     : null;
-  return { ...classificationReport(pairs, order), sweep };
+  const report = classificationReport(pairs, order);
+  const curves = outcomes.every((o) => o.scores !== undefined)
+    ? labelCurves(
+        outcomes.map((o) => ({ truth: o.truth, scores: o.scores! })),
+        report.labels,
+      )
+    : null;
+  return { ...report, sweep, label_curves: curves };
 }
 
 function sha256File(file: string): string | null {
@@ -160,7 +174,7 @@ function evaluatePredictions(truth: LabelSet, predictions: PredictionSet, target
     );
   }
   const order = [...truth.labels, ...predictions.labels.map((l) => canon.of(l))];
-  const report = side(outcomes, order, target);
+  const report = scoreSide(outcomes, order, target);
   return {
     ...report,
     truth: truth.source,
@@ -229,7 +243,8 @@ async function evaluateBySorting(truth: LabelSet, opts: EvaluateOptions, target:
     } else missing.push({ path: file, reason: failures.get(file) ?? 'could not be indexed' });
   }
 
-  const base = { library, model, labels, templates: opts.templates, threshold: opts.threshold, files };
+  // Measurements, not runs a person reviews: recording them would make them the library's latest sort.
+  const base = { library, model, labels, templates: opts.templates, threshold: opts.threshold, files, record: false };
   const zeroShot = await sortLibrary(base);
   const fewShot = examples && examples.length > 0 ? await sortLibrary({ ...base, examples }) : undefined;
   const key = library.modelKey(model.info);
@@ -242,7 +257,8 @@ async function evaluateBySorting(truth: LabelSet, opts: EvaluateOptions, target:
       .map((r) => {
         let top = r.label;
         if (r.label === UNSURE_LABEL) top = result.labels.reduce((a, b) => (r.scores[b] > r.scores[a] ? b : a));
-        return { truth: truthOf.get(r.file.path)!, predicted: canon.of(r.label), top: canon.of(top), score: r.score };
+        const scores = Object.fromEntries(Object.entries(r.scores).map(([l, v]) => [canon.of(l), v]));
+        return { truth: truthOf.get(r.file.path)!, predicted: canon.of(r.label), top: canon.of(top), score: r.score, scores };
       });
   const excluded = zeroShot.results.filter((r) => held.has(r.file.contentId)).length;
   if (zeroShot.results.length - excluded === 0) {
@@ -253,8 +269,8 @@ async function evaluateBySorting(truth: LabelSet, opts: EvaluateOptions, target:
     );
   }
   const order = [...truth.labels, ...labels.map((l) => canon.of(l))];
-  const zs = side(outcomesOf(zeroShot), order, target);
-  const fs_ = fewShot ? side(outcomesOf(fewShot), order, target) : undefined;
+  const zs = scoreSide(outcomesOf(zeroShot), order, target);
+  const fs_ = fewShot ? scoreSide(outcomesOf(fewShot), order, target) : undefined;
   return {
     ...(fs_ ?? zs),
     truth: truth.source,

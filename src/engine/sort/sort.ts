@@ -29,6 +29,11 @@ export interface SortOptions {
    * see AppContext.embeddingMatrix): re-sorting then costs only the label texts and the scoring.
    */
   embeddings?: EmbeddingMatrix;
+  /**
+   * False: score without saving a sort run (an evaluation's sorts are measurements, not runs a
+   * person reviews or exports); the result's `runId` is then 0.
+   */
+  record?: boolean;
 }
 
 export interface SortedFile {
@@ -41,6 +46,7 @@ export interface SortedFile {
 }
 
 export interface SortResult {
+  /** The saved run; 0 when the sort was not recorded (`record: false`). */
   runId: number;
   labels: string[];
   results: SortedFile[];
@@ -142,7 +148,7 @@ export async function sortLibrary(opts: SortOptions): Promise<SortResult> {
     results.push(new SortedRow(file, decided.label, decided.score, scores, r * count, labels));
   }
 
-  const runId = library.saveSortRun({ modelKey: key, labels, threshold: threshold ?? null, results: perContent });
+  const runId = opts.record === false ? 0 : library.saveSortRun({ modelKey: key, labels, threshold: threshold ?? null, results: perContent });
   if (!fewShot) return { runId, labels, results, unembedded };
   return { runId, labels, results, unembedded, fewShot: fewShot.report, exampleContentIds: fewShot.contentIds };
 }

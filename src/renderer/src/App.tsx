@@ -17,6 +17,7 @@ import type { AppController } from './state/app.js';
 import { useApp, useAppState } from './state/context.js';
 import { BrowseView } from './views/BrowseView.js';
 import { DuplicatesView } from './views/DuplicatesView.js';
+import { EvaluateView } from './views/EvaluateView.js';
 import { ExportView } from './views/ExportView.js';
 import { FirstRun } from './views/FirstRun.js';
 import { ReviewView } from './views/ReviewView.js';
@@ -52,7 +53,7 @@ function onKey(app: AppController, e: KeyboardEvent): void {
   const workspace = app.activeWorkspace();
   const photoView = state.view === 'browse' || state.view === 'review' || state.view === 'search';
   if (command.kind === 'undo') {
-    if (state.view === 'duplicates' || state.view === 'export') return;
+    if (state.view === 'duplicates' || state.view === 'export' || state.view === 'evaluate') return;
     e.preventDefault();
     void app.undoMark();
     return;
@@ -156,6 +157,7 @@ export function App() {
         {view === 'browse' && <BrowseView />}
         {view === 'sort' && <SortView />}
         {view === 'review' && <ReviewView />}
+        {view === 'evaluate' && <EvaluateView />}
         {view === 'search' && <SearchView />}
         {view === 'duplicates' && <DuplicatesView />}
         {view === 'export' && <ExportView />}

@@ -3,7 +3,7 @@ import { formatNumber } from '../lib/format.js';
 import type { View } from '../state/app.js';
 import { useApp, useAppState } from '../state/context.js';
 
-const VIEWS: View[] = ['browse', 'sort', 'review', 'search', 'duplicates', 'export'];
+const VIEWS: View[] = ['browse', 'sort', 'review', 'evaluate', 'search', 'duplicates', 'export'];
 
 export function NavRail() {
   const { t, i18n } = useTranslation();

@@ -11,9 +11,9 @@ import { Collection } from './collection.js';
 import { Store } from './store.js';
 import type { Workspace } from './workspace.js';
 
-export type View = 'browse' | 'sort' | 'review' | 'search' | 'duplicates' | 'export';
+export type View = 'browse' | 'sort' | 'review' | 'evaluate' | 'search' | 'duplicates' | 'export';
 export type Layout = 'grid' | 'loupe' | 'compare';
-export type FolderPurpose = 'index' | 'export' | 'model' | 'library' | 'filter';
+export type FolderPurpose = 'index' | 'export' | 'model' | 'library' | 'filter' | 'truth';
 
 export interface IndexState {
   running: boolean;
@@ -355,8 +355,9 @@ export class AppController {
 
   // ---- sorting and review ---------------------------------------------------------------------
 
-  async runSort(labels: string[], templates?: string[]): Promise<OpOutput<'sort.run'>> {
-    const out = await this.client.invoke('sort.run', { labels, ...(templates?.length ? { templates } : {}), limit: 0 });
+  /** `confirmed`: the photos confirmed in review become examples of their labels (few-shot). */
+  async runSort(labels: string[], templates?: string[], confirmed = true): Promise<OpOutput<'sort.run'>> {
+    const out = await this.client.invoke('sort.run', { labels, ...(templates?.length ? { templates } : {}), limit: 0, confirmed });
     await this.refreshSummary();
     this.store.update({ reviewLabel: labels[0] ?? null });
     for (const c of this.collections) c.invalidate();

@@ -26,6 +26,7 @@ export function SortView() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [unembedded, setUnembedded] = useState(0);
+  const [useConfirmed, setUseConfirmed] = useState(true);
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -60,7 +61,7 @@ export function SortView() {
     setBusy(true);
     setError(null);
     try {
-      const out = await app.runSort(labels, templates);
+      const out = await app.runSort(labels, templates, useConfirmed);
       setUnembedded(out.unembedded);
     } catch (err) {
       setError(errorText(err));
@@ -141,6 +142,10 @@ export function SortView() {
           </form>
           <p className="muted small-text">{t('sort.keysHint')}</p>
           {error && <p className="error">{error}</p>}
+          <label className="check" title={t('fewShot.useConfirmedHint')}>
+            <input type="checkbox" checked={useConfirmed} onChange={(e) => setUseConfirmed(e.target.checked)} data-testid="use-confirmed" />
+            {t('fewShot.useConfirmed')}
+          </label>
           <div className="row">
             <button type="button" className="primary" disabled={busy || labels.length === 0 || files === 0} onClick={() => void run()} data-testid="run-sort">
               {busy ? t('sort.running') : t('sort.run', { count: files })}
@@ -172,9 +177,10 @@ function Results({ summary, unembedded }: { summary: RunSummary; unembedded: num
         {t('review.overall', { done: summary.reviewed, total: summary.total })}
       </p>
       {unembedded > 0 && <p className="muted">{t('sort.unembedded', { count: unembedded })}</p>}
+      {summary.fewShot && <FewShotLine few={summary.fewShot} />}
       <div className="columns">
         {summary.perLabel.map((l, i) => (
-          <LabelColumn key={l.label} runId={summary.runId} index={i} label={l} />
+          <LabelColumn key={l.label} runId={summary.runId} index={i} label={l} shots={summary.fewShot ? (summary.fewShot.shots[l.label] ?? 0) : null} />
         ))}
         <div className="column unsure-column" data-testid="column-unsure">
           <h3>
@@ -207,7 +213,19 @@ function Progress({ done, total }: { done: number; total: number }) {
   );
 }
 
-function LabelColumn({ runId, index, label }: { runId: number; index: number; label: RunSummary['perLabel'][number] }) {
+/** Whether the run learnt from the photos confirmed in review, and how much. */
+function FewShotLine({ few }: { few: NonNullable<RunSummary['fewShot']> }) {
+  const { t } = useTranslation();
+  const count = Object.values(few.shots).reduce((a, b) => a + b, 0);
+  if (count === 0) return null;
+  return (
+    <p className={few.used ? 'few-shot-note' : 'muted'} data-testid="sort-few-shot">
+      {few.used ? t('fewShot.used', { count, blend: few.blend }) : t('fewShot.unused', { count })}
+    </p>
+  );
+}
+
+function LabelColumn({ runId, index, label, shots }: { runId: number; index: number; label: RunSummary['perLabel'][number]; shots: number | null }) {
   const { t, i18n } = useTranslation();
   const app = useApp();
   const [value, setValue] = useState(label.threshold);
@@ -232,6 +250,11 @@ function LabelColumn({ runId, index, label }: { runId: number; index: number; la
       <p className="big-count">{t('sort.suggested', { count: label.suggested })}</p>
       <Progress done={label.reviewed} total={label.suggested} />
       {label.final !== label.suggested && <p className="muted small-text">{t('sort.final', { count: label.final })}</p>}
+      {shots !== null && shots > 0 && (
+        <p className="small-text few-shot-note" data-testid={`shots-${label.label}`}>
+          {t('fewShot.shots', { count: shots })}
+        </p>
+      )}
       <Histogram bins={label.histogram} threshold={value} label={t('sort.histogram')} />
       <label className="threshold">
         <span className="sr-only">{t('sort.threshold', { label: label.label })}</span>
