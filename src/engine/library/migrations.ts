@@ -260,6 +260,17 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX files_name ON files(name, path);
     `);
   },
+  // v6: damaged images that still decoded (indexing's warnings), per content, so the window marks
+  // them after a restart too (content-warnings.ts). Readers of older libraries see no warnings.
+  (db) => {
+    db.exec(`
+      CREATE TABLE content_warnings (
+        content_id INTEGER PRIMARY KEY,
+        warning TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
