@@ -505,7 +505,7 @@ const en: Resources = {
     warned_one: '{{count, number}} damaged image, indexed with a warning.',
     warned_other: '{{count, number}} damaged images, indexed with a warning.',
     damaged: 'Damaged image',
-    damagedInfo: 'Damaged image data; decoded with errors: {{reason}}',
+    damagedInfo: 'Indexed anyway. What decoding said: {{reason}}',
     failures: 'Images whose text could not be read',
   },
   status: {

@@ -506,7 +506,7 @@ const ptBR = {
     warned_one: '{{count, number}} imagem danificada, indexada com aviso.',
     warned_other: '{{count, number}} imagens danificadas, indexadas com aviso.',
     damaged: 'Imagem danificada',
-    damagedInfo: 'Dados da imagem danificados; decodificada com erros: {{reason}}',
+    damagedInfo: 'Indexada mesmo assim. O que a decodificação disse: {{reason}}',
     failures: 'Imagens cujo texto não pôde ser lido',
   },
   status: {

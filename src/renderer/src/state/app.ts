@@ -130,6 +130,8 @@ export class AppController {
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Marks and undos reach the engine one at a time, in the order they were made. */
   private markQueue: Promise<unknown> = Promise.resolve();
+  /** Index jobs whose answer has arrived. */
+  private finishedJobs = new Set<string>();
 
   constructor(readonly platform: Platform) {
     this.client = platform.client;
@@ -149,7 +151,12 @@ export class AppController {
       this.store.update({ phase: 'no-token' });
       return;
     }
-    this.client.on('index.progress', (p) => this.store.set((s) => ({ ...s, index: { ...s.index, running: true, progress: p } })));
+    this.client.on('index.progress', (p) => {
+      // Events travel apart from answers: the last ones of a job (its OCR phase ends right before
+      // the answer) can arrive after it, and must not mark the finished job as running again.
+      if (this.finishedJobs.has(p.jobId)) return;
+      this.store.set((s) => ({ ...s, index: { ...s.index, running: true, progress: p } }));
+    });
     try {
       const [status, models] = await Promise.all([this.client.invoke('app.status', {}), this.client.invoke('models.list', {})]);
       const usable = models.models.some((m) => m.installed && !m.error);
@@ -176,11 +183,15 @@ export class AppController {
 
   /** The library's OCR switch, for later index runs (drops included). */
   async setOcr(enabled: boolean): Promise<void> {
+    const before = this.state.ocr;
+    // The box follows the click at once; the engine's answer (or the old state, on error) settles it.
+    if (before) this.store.update({ ocr: { ...before, enabled } });
     try {
       const ocr = await this.client.invoke('library.ocr', { enabled });
       this.store.update({ ocr });
       this.announce(this.t(enabled ? 'ocr.turnedOn' : 'ocr.turnedOff'));
     } catch (err) {
+      this.store.update({ ocr: before });
       this.toast(this.t('common.error', { message: errorText(err) }), 'error');
     }
   }
@@ -313,6 +324,7 @@ export class AppController {
     this.startLiveRefresh();
     try {
       const result = await this.client.invoke('index.start', { folders });
+      this.finishedJobs.add(result.jobId);
       this.store.set((s) => ({ ...s, index: { ...s.index, running: false, result } }));
       if (result.cancelled) this.toast(this.t('index.cancelled'));
       else {
