@@ -552,7 +552,10 @@ export class AppController {
           : words
             ? await this.client.invoke('search.text', { query: '', text: s.query, ...tuning })
             : await this.client.invoke('search.text', { query: s.query, ...tuning });
-      this.setSearch({ result, busy: false, version: this.state.search.version + 1, ...(words ? { wordsCount: result.hits.length } : { wordsCount: await wordsCount }) });
+      const version = this.state.search.version + 1;
+      this.setSearch({ result, busy: false, version, wordsCount: words ? result.hits.length : null });
+      // The count follows on its own: the results never wait for it.
+      if (wordsCount) void wordsCount.then((n) => this.state.search.version === version && this.setSearch({ wordsCount: n }));
       this.announce(this.t('search.count', { count: result.hits.length }));
     } catch (err) {
       const message = errorCode(err) === 'no-library' ? this.t('sort.needsIndex') : errorText(err);
