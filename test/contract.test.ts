@@ -54,6 +54,7 @@ describe('contract schemas', () => {
         'library.facets',
         'library.file',
         'library.items',
+        'library.ocr',
         'library.open',
         'library.query',
         'models.cancel',

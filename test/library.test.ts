@@ -65,7 +65,7 @@ describe('Library', () => {
     withRawDb(lib.file, (db) => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(5);
+      expect(SCHEMA_VERSION).toBe(6);
       expect(db.pragma('application_id', { simple: true })).toBe(TRIAGEM_APPLICATION_ID);
       expect(db.prepare('SELECT vec_version()').pluck().get()).toMatch(/^v0\./);
       const cols = (t: string) => (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);

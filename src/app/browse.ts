@@ -9,6 +9,7 @@ import type { BrowseItem, BrowseQuery } from '../engine/library/browse.js';
 import type { FileRecord, Library } from '../engine/library/library.js';
 import type { Flag } from '../engine/library/review.js';
 import type { AppContext } from './context.js';
+import { imageTextRecord, type ImageTextRecord } from './ocr.js';
 
 export type { BrowseItem, BrowseQuery };
 
@@ -25,10 +26,18 @@ export function queryFiles(app: AppContext, query: BrowseQuery): number[] {
   return library.browse.fileIds({ ...query, runId });
 }
 
-export function fileItems(app: AppContext, fileIds: readonly number[], runId?: number): BrowseItem[] {
+/** A tile: the library's browse item, plus the damage warning of its bytes when decoding gave one. */
+export type TileItem = BrowseItem & { warning?: string };
+
+export function fileItems(app: AppContext, fileIds: readonly number[], runId?: number): TileItem[] {
   if (!app.libraryExists() || fileIds.length === 0) return [];
   const library = app.library('read');
-  return library.browse.items(fileIds, currentRunId(library, runId));
+  const items = library.browse.items(fileIds, currentRunId(library, runId));
+  const warnings = library.warnings.forContents([...new Set(items.map((i) => i.contentId))]);
+  return items.map((i) => {
+    const warning = warnings.get(i.contentId);
+    return warning === undefined ? i : { ...i, warning };
+  });
 }
 
 export interface FileDetails {
@@ -40,6 +49,10 @@ export interface FileDetails {
   suggestion: BrowseItem['suggestion'];
   duplicate: BrowseItem['duplicate'];
   present: boolean;
+  /** What reading the text inside the image gave; null when it has not been read. */
+  ocr: ImageTextRecord | null;
+  /** Decoding found the image damaged (indexed anyway); null when it decoded cleanly. */
+  warning: string | null;
 }
 
 export function fileDetails(app: AppContext, fileId: number, runId?: number): FileDetails {
@@ -49,7 +62,17 @@ export function fileDetails(app: AppContext, fileId: number, runId?: number): Fi
   const [item] = library.browse.items([fileId], currentRunId(library, runId));
   const copies = library.presentFilesByContent(file.contentId).map((f) => f.path).filter((p) => p !== file.path);
   const present = library.filesByIds([fileId], { present: true }).length === 1;
-  return { file, copies, tags: item?.tags ?? [], mark: item?.mark ?? null, suggestion: item?.suggestion ?? null, duplicate: item?.duplicate ?? null, present };
+  return {
+    file,
+    copies,
+    tags: item?.tags ?? [],
+    mark: item?.mark ?? null,
+    suggestion: item?.suggestion ?? null,
+    duplicate: item?.duplicate ?? null,
+    present,
+    ocr: imageTextRecord(library, file.contentId),
+    warning: library.warnings.get(file.contentId)?.warning ?? null,
+  };
 }
 
 export function facets(app: AppContext): { cameras: string[]; folders: { folder: string; files: number }[] } {

@@ -2,10 +2,11 @@
 // and text-only search. Offline: the language data ships in npm packages and is read locally.
 
 import path from 'node:path';
-import type { OcrSnippet } from '../engine/library/ocr.js';
+import type { Library } from '../engine/library/library.js';
+import type { OcrCounts, OcrSnippet, OcrStatus } from '../engine/library/ocr.js';
 import type { ClipModel } from '../engine/models/types.js';
 import { clipTextScores } from '../engine/ocr/clip-prior.js';
-import { parseLanguages, type OcrLanguage } from '../engine/ocr/engine-files.js';
+import { OCR_LANGUAGES, parseLanguages, type OcrLanguage } from '../engine/ocr/engine-files.js';
 import { defaultPoolSize } from '../engine/ocr/pool.js';
 import { ocrEnabledByDefault, ocrPending, ocrSettings, type OcrProgress, type OcrSummary } from '../engine/ocr/stage.js';
 import { userDataDir } from '../engine/paths.js';
@@ -79,4 +80,55 @@ export function searchImageTextOnly(app: AppContext, text: string, opts: { limit
 export function imageText(app: AppContext, contentId: number): { text: string; confidence: number | null } | null {
   const row = app.library('read').ocr.get(contentId);
   return row && row.status === 'text' ? { text: row.text ?? '', confidence: row.confidence ?? null } : null;
+}
+
+/** What OCR made of one image, as the info panel says it; null when it has not been read yet. */
+export interface ImageTextRecord {
+  status: OcrStatus;
+  /** Empty unless `status` is "text". */
+  text: string;
+  /** Mean word confidence, 0–100. */
+  confidence: number | null;
+  /** The languages it was read in, e.g. ["por", "eng"]. */
+  langs: string[];
+  /** Why reading failed. */
+  error: string | null;
+  /** When it was read, ms since epoch. */
+  at: number;
+}
+
+export function imageTextRecord(library: Library, contentId: number): ImageTextRecord | null {
+  const row = library.ocr.get(contentId);
+  if (!row) return null;
+  return {
+    status: row.status,
+    text: row.status === 'text' ? row.text : '',
+    confidence: row.confidence,
+    langs: row.langs ? row.langs.split('+') : [],
+    error: row.status === 'failed' ? (row.error ?? null) : null,
+    at: row.at,
+  };
+}
+
+/** The library's OCR switch and what has been read so far, for the window's toggle. */
+export interface OcrState {
+  /** null: never set for this library (off until asked for). */
+  enabled: boolean | null;
+  langs: string[];
+  counts: OcrCounts;
+}
+
+export function ocrState(app: AppContext): OcrState {
+  if (!app.libraryExists()) return { enabled: null, langs: [...OCR_LANGUAGES], counts: { text: 0, empty: 0, gated: 0, failed: 0 } };
+  const library = app.library('read');
+  const config = library.ocr.config();
+  return { enabled: config.enabled, langs: parseLanguages(config.langs ?? 'por+eng'), counts: library.ocr.counts() };
+}
+
+/** Turns the library's switch on or off for later index runs (a drop follows it). */
+export function setOcrEnabled(app: AppContext, enabled: boolean): OcrState {
+  const library = app.library('write');
+  const stored = library.ocr.config();
+  library.ocr.setConfig({ enabled, langs: stored.langs ?? OCR_LANGUAGES.join('+') });
+  return ocrState(app);
 }

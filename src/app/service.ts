@@ -34,7 +34,7 @@ import { planExport, runExportPlan } from './export-plan.js';
 import { listFolder } from './folders.js';
 import { indexFolders, type IndexProgress } from './indexing.js';
 import type { OcrProgress } from './ocr.js';
-import { searchImageTextOnly } from './ocr.js';
+import { ocrState, searchImageTextOnly, setOcrEnabled } from './ocr.js';
 import { downloadModel, importModel, listModels } from './models.js';
 import { markFiles, presets, runSummary, setThresholds, undoMark } from './review.js';
 import { tagFileIds, tagList } from './tags.js';
@@ -445,7 +445,15 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
         mark: d.mark,
         suggestion: d.suggestion,
         duplicate: d.duplicate,
+        ocr: d.ocr,
+        warning: d.warning,
       };
+    },
+
+    async 'library.ocr'(input) {
+      if (input.enabled === undefined) return ocrState(app);
+      if (job) throw new TriagemError('an index job is running; change reading text once it ends', 'busy');
+      return setOcrEnabled(app, input.enabled);
     },
 
     async 'library.facets'() {
@@ -458,8 +466,9 @@ export function createEngineService(options: EngineServiceOptions): EngineServic
     },
 
     async 'index.failures'(input) {
-      if (!app.libraryExists()) return { failures: [] };
-      return { failures: app.library('read').listFailures(input.folders).map((f) => ({ path: f.path, error: f.error })) };
+      if (!app.libraryExists()) return { failures: [], warnings: [] };
+      const library = app.library('read');
+      return { failures: library.listFailures(input.folders).map((f) => ({ path: f.path, error: f.error })), warnings: library.warnings.presentFiles(input.folders) };
     },
 
     async 'folders.list'(input) {

@@ -234,8 +234,31 @@ export const browseItem = z.object({
   mark: markState.nullable(),
   duplicate: z.enum(['keep', 'trash']).nullable(),
   tags: z.array(z.string()),
+  /** Damaged image data, decoded with errors and indexed anyway: what decoding said. Absent when clean. */
+  warning: z.string().optional(),
 });
 export type BrowseItem = z.infer<typeof browseItem>;
+
+/** What reading the text inside one image gave (see library/ocr.ts for the statuses). */
+export const imageTextRecord = z.object({
+  /** text: words found · empty: read, nothing kept · gated: set aside as a photo without text · failed: see `error`. */
+  status: z.enum(['text', 'empty', 'gated', 'failed']),
+  text: z.string(),
+  /** Mean word confidence, 0–100; null without words. */
+  confidence: z.number().nullable(),
+  /** Tesseract language codes it was read in ("por", "eng"). */
+  langs: z.array(z.string()),
+  error: z.string().nullable(),
+  at: z.number(),
+});
+export type ImageTextRecord = z.infer<typeof imageTextRecord>;
+
+const ocrCounts = z.object({
+  text: z.number().int().nonnegative(),
+  empty: z.number().int().nonnegative(),
+  gated: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+});
 
 const contentMark = markState.extend({ contentId: positiveId });
 
@@ -632,6 +655,21 @@ export const contract = {
       mark: markState.nullable(),
       suggestion: browseItem.shape.suggestion,
       duplicate: browseItem.shape.duplicate,
+      /** The recognised text; null when the image has not been read. */
+      ocr: imageTextRecord.nullable(),
+      /** Damaged image data decoded with errors; null when it decoded cleanly. */
+      warning: z.string().nullable(),
+    }),
+  },
+  'library.ocr': {
+    /** enabled: turn reading text on or off for later index runs of this library (remembered); absent: only report. */
+    input: z.object({ enabled: z.boolean().optional() }).strict(),
+    output: z.object({
+      /** null: never set for this library, which means off. */
+      enabled: z.boolean().nullable(),
+      langs: z.array(z.string()),
+      /** Images read so far, by outcome. */
+      counts: ocrCounts,
     }),
   },
   'library.facets': {
@@ -647,7 +685,11 @@ export const contract = {
   },
   'index.failures': {
     input: z.object({ folders: z.array(absolutePath).max(1000).optional() }).strict(),
-    output: z.object({ failures: z.array(failure) }),
+    output: z.object({
+      failures: z.array(failure),
+      /** Indexed files whose image data is damaged (decoded with errors), with what decoding said. */
+      warnings: z.array(z.object({ path: z.string(), warning: z.string() })),
+    }),
   },
   'folders.list': {
     /** No path: the home folder. */

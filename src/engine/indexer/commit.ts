@@ -39,6 +39,8 @@ export async function encodeAndCommit(run: IndexRun, batch: PendingContent[], li
       const contentId = store.upsertContent({ sha256: c.sha256, size: c.size, format: c.format, width: c.width, height: c.height });
       rows.push({ contentId, vector: vectors[rows.length] });
       for (const e of c.files) store.upsertFile(fileRow(e), contentId, now);
+      // Stored too, so the window still marks the image as damaged after a restart.
+      store.setContentWarning(contentId, c.warning ?? null, now);
       if (c.warning) for (const e of c.files) run.summary.warnings.push({ path: e.file.path, warning: c.warning });
       files += c.files.length;
       reused += c.files.length - 1;

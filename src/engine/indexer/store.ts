@@ -31,6 +31,11 @@ export class IndexStore {
     this.library.upsertFile(f, contentId, now);
   }
 
+  /** A damaged image that still decoded keeps its warning; a clean decode clears an old one. */
+  setContentWarning(contentId: number, warning: string | null, now: number): void {
+    this.library.setContentWarning(contentId, warning, now);
+  }
+
   recordFailure(filePath: string, error: string, size: number | null, mtimeMs: number | null, now: number): void {
     this.library.recordFailure(filePath, error, size, mtimeMs, now);
   }

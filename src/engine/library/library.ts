@@ -7,6 +7,7 @@ import { registerFilterFunctions, type ContentFilter, type FileFilter } from './
 import { identifyConnection, identifyFile, type Identity } from './identity.js';
 import { OLDEST_READABLE_VERSION, SCHEMA_VERSION, migrate } from './migrations.js';
 import { OcrStore } from './ocr.js';
+import { ContentWarnings } from './content-warnings.js';
 import { SortRunRepository, type NewSortRun, type SortResultRecord, type SortRunRecord } from './sort-runs.js';
 import { connect, sqliteCode, type Connection } from './sqlite.js';
 import { Statements } from './statements.js';
@@ -150,6 +151,7 @@ export class Library {
   private readonly tags: TagRepository;
   private readonly sortRuns: SortRunRepository;
   private ocrStore: OcrStore | undefined;
+  private warningStoreInstance: ContentWarnings | undefined;
   private readonly models = new Map<string, { id: number; dim: number }>();
   private embeddingRows: EmbeddingRows | undefined;
   private blocks: VectorBlocks | undefined;
@@ -247,6 +249,21 @@ export class Library {
   /** Text recognised in the images (OCR records, full-text search, the library's OCR switch). */
   get ocr(): OcrStore {
     return (this.ocrStore ??= new OcrStore(this.connection));
+  }
+
+  /** Damaged-but-decoded images, per content (content-warnings.ts); writes go through setContentWarning. */
+  get warnings(): Pick<ContentWarnings, 'get' | 'forContents' | 'presentFiles'> {
+    return this.warningStore();
+  }
+
+  private warningStore(): ContentWarnings {
+    return (this.warningStoreInstance ??= new ContentWarnings(this.connection));
+  }
+
+  /** What decoding said about a content: a damage warning, or null for a clean decode (clears one). */
+  setContentWarning(contentId: number, warning: string | null, now: number): void {
+    this.writable();
+    this.warningStore().put(contentId, warning, now);
   }
 
   /** Review marks and sort-run thresholds (review.ts). */

@@ -260,6 +260,17 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX files_name ON files(name, path);
     `);
   },
+  // v6: damaged images that still decoded (indexing's warnings), per content, so the window marks
+  // them after a restart too (content-warnings.ts). Readers of older libraries see no warnings.
+  (db) => {
+    db.exec(`
+      CREATE TABLE content_warnings (
+        content_id INTEGER PRIMARY KEY,
+        warning TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -271,7 +282,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  */
 // 4: embeddings moved out of sqlite-vec tables into `embeddings`, which readers read.
 // 5: the window's readers page the grid and read review marks and duplicate decisions.
-export const OLDEST_READABLE_VERSION = 5;
+// 6: tiles and file details read the stored damaged-image warnings.
+export const OLDEST_READABLE_VERSION = 6;
 
 /** Brings the library up to SCHEMA_VERSION, one transaction per step so a crash leaves a valid version. */
 export function migrate(db: Database, file: string): void {

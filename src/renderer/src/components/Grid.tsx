@@ -7,7 +7,9 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { BrowseItem } from '../../../shared/contract.js';
+import { leadToMatch, type Snippet } from '../lib/snippet.js';
 import { usePlatform } from '../platform-context.js';
+import { Highlighted } from './OcrText.js';
 import { useStore } from '../state/store.js';
 import type { Workspace } from '../state/workspace.js';
 
@@ -59,6 +61,8 @@ export function Grid({ workspace, tile, showScores, labels, label, onOpen, gridR
       suggestion: (label) => t('grid.suggestion', { label }),
       tags: (tags) => t('grid.tags', { tags }),
       score: (n) => number.format(n),
+      damaged: t('ocr.damaged'),
+      snippet: (text) => t('ocr.snippet', { text }),
     };
   }, [t, lang]);
 
@@ -221,6 +225,7 @@ export function Grid({ workspace, tile, showScores, labels, label, onOpen, gridR
                   selected={selection.selected.has(fileId)}
                   focused={focus === index}
                   score={collection.scores?.get(fileId)}
+                  snippet={collection.snippets?.get(fileId)}
                   showScores={showScores}
                   labels={labels}
                   texts={texts}
@@ -249,6 +254,8 @@ interface TileTexts {
   suggestion(label: string): string;
   tags(tags: string): string;
   score(n: number): string;
+  damaged: string;
+  snippet(text: string): string;
 }
 
 interface TileProps {
@@ -259,6 +266,7 @@ interface TileProps {
   selected: boolean;
   focused: boolean;
   score: number | undefined;
+  snippet: Snippet | undefined;
   showScores: boolean;
   labels: readonly string[];
   texts: TileTexts;
@@ -269,7 +277,7 @@ interface TileProps {
 
 // A pure component of its props: scrolling mounts a few dozen of these per frame, so each one
 // subscribes to nothing and translates nothing (measured: ~3x less main-thread time per jump at 100k).
-const Tile = memo(function Tile({ id, item, index, column, selected, focused, score, showScores, labels, texts, thumbnailUrl, onClick, onOpen }: TileProps) {
+const Tile = memo(function Tile({ id, item, index, column, selected, focused, score, snippet, showScores, labels, texts, thumbnailUrl, onClick, onOpen }: TileProps) {
   const className = `tile${selected ? ' selected' : ''}${focused ? ' focused' : ''}${item?.mark?.flag === 'reject' || item?.duplicate === 'trash' ? ' dimmed' : ''}`;
   return (
     <div
@@ -283,12 +291,28 @@ const Tile = memo(function Tile({ id, item, index, column, selected, focused, sc
       onClick={(e) => onClick(index, e)}
       onDoubleClick={() => onOpen(index)}
     >
-      {item ? <TileBody item={item} labels={labels} showScores={showScores} score={score} texts={texts} thumbnailUrl={thumbnailUrl} /> : <div className="thumb placeholder" />}
+      {item ? <TileBody item={item} labels={labels} showScores={showScores} score={score} snippet={snippet} texts={texts} thumbnailUrl={thumbnailUrl} /> : <div className="thumb placeholder" />}
     </div>
   );
 });
 
-function TileBody({ item, labels, showScores, score, texts, thumbnailUrl }: { item: BrowseItem; labels: readonly string[]; showScores: boolean; score: number | undefined; texts: TileTexts; thumbnailUrl(sha256: string): string }) {
+function TileBody({
+  item,
+  labels,
+  showScores,
+  score,
+  snippet,
+  texts,
+  thumbnailUrl,
+}: {
+  item: BrowseItem;
+  labels: readonly string[];
+  showScores: boolean;
+  score: number | undefined;
+  snippet: Snippet | undefined;
+  texts: TileTexts;
+  thumbnailUrl(sha256: string): string;
+}) {
   const confirmed = item.mark?.label ?? null;
   const flag = item.mark?.flag ?? null;
   const suggestion = item.suggestion;
@@ -303,6 +327,8 @@ function TileBody({ item, labels, showScores, score, texts, thumbnailUrl }: { it
     flag === 'keep' ? texts.keep : flag === 'reject' ? texts.reject : '',
     item.duplicate === 'trash' ? texts.setAside : '',
     item.tags.length ? texts.tags(item.tags.join(', ')) : '',
+    item.warning ? texts.damaged : '',
+    snippet ? texts.snippet(snippet.text) : '',
   ]
     .filter(Boolean)
     .join('. ');
@@ -324,12 +350,20 @@ function TileBody({ item, labels, showScores, score, texts, thumbnailUrl }: { it
             ⧉
           </span>
         )}
+        {item.warning && (
+          <span className="badge-damaged" aria-hidden="true" title={`${texts.damaged}: ${item.warning}`} data-testid="tile-damaged">
+            ⚠
+          </span>
+        )}
       </div>
       <div className="tile-meta">
         <span className="sr-only">{description}</span>
         <span className="name" aria-hidden="true">
           {item.name}
         </span>
+        {snippet ? (
+          <Highlighted snippet={leadToMatch(snippet)} className="tile-snippet" hidden />
+        ) : (
         <span className="chips" aria-hidden="true">
           {confirmed ? (
             <span className="chip confirmed" data-testid="tile-label">
@@ -345,6 +379,7 @@ function TileBody({ item, labels, showScores, score, texts, thumbnailUrl }: { it
           {score !== undefined && showScores && <span className="chip score-chip">{texts.score(score)}</span>}
           {item.tags.length > 0 && <span className="chip tag-chip">#{item.tags.length > 1 ? `${item.tags[0]} +${item.tags.length - 1}` : item.tags[0]}</span>}
         </span>
+        )}
       </div>
     </>
   );

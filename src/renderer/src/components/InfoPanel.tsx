@@ -7,6 +7,7 @@ import { formatBytes, formatDate, formatGps, formatScore } from '../lib/format.j
 import { errorText, usePlatform } from '../platform-context.js';
 import { useApp } from '../state/context.js';
 import { useStore } from '../state/store.js';
+import { DamageNote, ImageText } from './OcrText.js';
 import type { Workspace } from '../state/workspace.js';
 
 type Details = OpOutput<'library.file'>;
@@ -48,9 +49,9 @@ export function InfoPanel({ workspace, runId }: { workspace: Workspace; runId: n
   }, [client, fileId, runId, item]);
 
   const lang = i18n.language;
-  const copy = (text: string) => {
+  const copy = (text: string, done: string = t('info.copied')) => {
     void navigator.clipboard?.writeText(text).then(
-      () => app.announce(t('info.copied')),
+      () => app.announce(done),
       () => undefined,
     );
   };
@@ -65,6 +66,7 @@ export function InfoPanel({ workspace, runId }: { workspace: Workspace; runId: n
       {error && <p className="error">{error}</p>}
       {d && (
         <>
+          {d.warning && <DamageNote warning={d.warning} />}
           <dl className="meta">
             <dt>{t('info.name')}</dt>
             <dd className="break" data-testid="info-name">
@@ -126,6 +128,7 @@ export function InfoPanel({ workspace, runId }: { workspace: Workspace; runId: n
               {t('info.copyHash')}
             </button>
           </div>
+          <ImageText record={d.ocr} onCopy={(text) => copy(text, t('ocr.copied'))} />
         </>
       )}
     </aside>

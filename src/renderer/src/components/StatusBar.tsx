@@ -10,7 +10,9 @@ export function IndexProgressLine() {
   const index = useAppState((s) => s.index);
   const p = index.progress;
   const lang = i18n.language;
-  const fraction = p && p.phase === 'index' && p.total > 0 ? p.done / p.total : null;
+  const counting = p !== null && (p.phase === 'index' || p.phase === 'ocr');
+  const fraction = p && counting && p.total > 0 ? p.done / p.total : null;
+  const progressText = (q: NonNullable<typeof p>) => (q.phase === 'ocr' ? t('ocr.progress', { done: q.done, total: q.total }) : t('index.progress', { done: q.done, total: q.total }));
   return (
     <div className="index-progress" data-testid="index-progress">
       <div
@@ -19,8 +21,8 @@ export function IndexProgressLine() {
         aria-label={t('index.panel')}
         aria-valuemin={0}
         aria-valuemax={p?.total ?? 0}
-        aria-valuenow={p?.phase === 'index' ? p.done : undefined}
-        aria-valuetext={p ? (p.phase === 'scan' ? t('index.scanning', { count: p.done }) : t('index.progress', { done: p.done, total: p.total })) : t('common.working')}
+        aria-valuenow={counting ? p.done : undefined}
+        aria-valuetext={p ? (p.phase === 'scan' ? t('index.scanning', { count: p.done }) : progressText(p)) : t('common.working')}
       >
         <div className={`bar${fraction === null ? ' indeterminate' : ''}`} style={fraction === null ? undefined : { width: `${(fraction * 100).toFixed(1)}%` }} />
       </div>
@@ -33,6 +35,15 @@ export function IndexProgressLine() {
             {p.rate > 0 && ` · ${t('index.rate', { rate: formatNumber(lang, p.rate, p.rate < 10 ? 1 : 0) })}`}
             {p.eta !== null && p.done < p.total && ` · ${t('index.eta', { eta: formatDuration(lang, p.eta) })}`}
             {p.failed > 0 && ` · ${t('index.failed', { count: p.failed })}`}
+          </>
+        )}
+        {p?.phase === 'ocr' && (
+          <>
+            {progressText(p)}
+            {p.rate > 0 && ` · ${t('index.rate', { rate: formatNumber(lang, p.rate, p.rate < 10 ? 1 : 0) })}`}
+            {p.eta !== null && p.done < p.total && ` · ${t('index.eta', { eta: formatDuration(lang, p.eta) })}`}
+            {p.withText !== undefined && ` · ${t('ocr.withText', { count: p.withText })}`}
+            {p.failed > 0 && ` · ${t('ocr.failedCount', { count: p.failed })}`}
           </>
         )}
       </span>
@@ -56,7 +67,8 @@ export function StatusBar() {
       {model && <span className="muted">{t('status.model', { model })}</span>}
       <span className="spacer" />
       {index.running && <IndexProgressLine />}
-      {!index.running && (failed > 0 || index.result) && (
+      {/* Always reachable: it also holds the library's switch for reading text in images. */}
+      {!index.running && library && (
         <button type="button" className="link small" onClick={() => app.openDialog({ kind: 'index' })} data-testid="index-details">
           {failed > 0 ? t('index.failed', { count: failed }) : t('index.details')}
         </button>

@@ -7,7 +7,7 @@ import { i18next } from '../i18n/index.js';
 import type { Command } from '../lib/keys.js';
 import { errorCode, errorText } from '../platform-context.js';
 import type { Platform } from '../platform.js';
-import { Collection } from './collection.js';
+import { Collection, type TextSnippet } from './collection.js';
 import { Store } from './store.js';
 import type { Workspace } from './workspace.js';
 
@@ -44,6 +44,10 @@ export interface BrowseState {
 
 export interface SearchState {
   mode: 'text' | 'similar';
+  /** For words: what the image shows (the model), or the text written in it (OCR). */
+  within: 'meaning' | 'words';
+  /** Images whose recognised text holds the query's words, counted alongside a meaning search. */
+  wordsCount: number | null;
   query: string;
   similarPath: string | null;
   filters: NonNullable<OpInput<'search.text'>['filters']>;
@@ -72,6 +76,8 @@ export interface AppState {
   /** Bumps whenever files may have been added to the library (indexing), so lists refetch ids. */
   libraryVersion: number;
   index: IndexState;
+  /** The library's OCR switch and what has been read (null until asked). */
+  ocr: OpOutput<'library.ocr'> | null;
   browse: BrowseState;
   search: SearchState;
   dialog: Dialog | null;
@@ -97,8 +103,9 @@ const INITIAL: AppState = {
   tags: [],
   libraryVersion: 0,
   index: { running: false, folders: [], progress: null, result: null, error: null },
+  ocr: null,
   browse: { sort: 'path', descending: false, filters: {} },
-  search: { mode: 'text', query: '', similarPath: null, filters: {}, cutoff: true, order: 'relevance', result: null, busy: false, error: null, version: 0 },
+  search: { mode: 'text', within: 'meaning', wordsCount: null, query: '', similarPath: null, filters: {}, cutoff: true, order: 'relevance', result: null, busy: false, error: null, version: 0 },
   dialog: null,
   toasts: [],
   announcement: '',
@@ -123,6 +130,8 @@ export class AppController {
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Marks and undos reach the engine one at a time, in the order they were made. */
   private markQueue: Promise<unknown> = Promise.resolve();
+  /** Index jobs whose answer has arrived. */
+  private finishedJobs = new Set<string>();
 
   constructor(readonly platform: Platform) {
     this.client = platform.client;
@@ -142,7 +151,12 @@ export class AppController {
       this.store.update({ phase: 'no-token' });
       return;
     }
-    this.client.on('index.progress', (p) => this.store.set((s) => ({ ...s, index: { ...s.index, running: true, progress: p } })));
+    this.client.on('index.progress', (p) => {
+      // Events travel apart from answers: the last ones of a job (its OCR phase ends right before
+      // the answer) can arrive after it, and must not mark the finished job as running again.
+      if (this.finishedJobs.has(p.jobId)) return;
+      this.store.set((s) => ({ ...s, index: { ...s.index, running: true, progress: p } }));
+    });
     try {
       const [status, models] = await Promise.all([this.client.invoke('app.status', {}), this.client.invoke('models.list', {})]);
       const usable = models.models.some((m) => m.installed && !m.error);
@@ -159,7 +173,27 @@ export class AppController {
   }
 
   async refreshAll(): Promise<void> {
-    await Promise.all([this.refreshLibrary(), this.refreshSummary(), this.refreshTags()]);
+    await Promise.all([this.refreshLibrary(), this.refreshSummary(), this.refreshTags(), this.refreshOcr()]);
+  }
+
+  async refreshOcr(): Promise<void> {
+    const ocr = await this.client.invoke('library.ocr', {});
+    this.store.update({ ocr });
+  }
+
+  /** The library's OCR switch, for later index runs (drops included). */
+  async setOcr(enabled: boolean): Promise<void> {
+    const before = this.state.ocr;
+    // The box follows the click at once; the engine's answer (or the old state, on error) settles it.
+    if (before) this.store.update({ ocr: { ...before, enabled } });
+    try {
+      const ocr = await this.client.invoke('library.ocr', { enabled });
+      this.store.update({ ocr });
+      this.announce(this.t(enabled ? 'ocr.turnedOn' : 'ocr.turnedOff'));
+    } catch (err) {
+      this.store.update({ ocr: before });
+      this.toast(this.t('common.error', { message: errorText(err) }), 'error');
+    }
   }
 
   async refreshModels(): Promise<OpOutput<'models.list'>> {
@@ -226,8 +260,8 @@ export class AppController {
     return () => this.collections.delete(collection);
   }
 
-  makeCollection(ids: number[], runId: number | undefined, scores?: ReadonlyMap<number, number>): Collection {
-    return new Collection(this.client, ids, runId, scores);
+  makeCollection(ids: number[], runId: number | undefined, scores?: ReadonlyMap<number, number>, snippets?: ReadonlyMap<number, TextSnippet>): Collection {
+    return new Collection(this.client, ids, runId, scores, snippets);
   }
 
   rememberSelection(fileIds: number[]): void {
@@ -290,20 +324,27 @@ export class AppController {
     this.startLiveRefresh();
     try {
       const result = await this.client.invoke('index.start', { folders });
+      this.finishedJobs.add(result.jobId);
       this.store.set((s) => ({ ...s, index: { ...s.index, running: false, result } }));
       if (result.cancelled) this.toast(this.t('index.cancelled'));
       else {
         const failed = result.failed.length;
+        const warned = result.warnings.length;
+        const ocrFailed = result.ocr?.failed.length ?? 0;
+        const attention = failed > 0 || warned > 0 || ocrFailed > 0;
         this.toast(
           [
             this.t('index.done', { count: result.indexed + result.reused }),
             result.unchanged ? this.t('index.unchanged', { count: result.unchanged }) : '',
             failed ? `${this.t('index.failed', { count: failed })}.` : '',
+            warned ? this.t('ocr.warned', { count: warned }) : '',
+            result.ocr ? this.t('ocr.done', { count: result.ocr.withText }) : '',
+            ocrFailed ? this.t('ocr.failedCount', { count: ocrFailed }) : '',
           ]
             .filter(Boolean)
             .join(' '),
           failed ? 'error' : 'success',
-          failed ? { label: this.t('index.details'), run: () => this.openDialog({ kind: 'index' }) } : undefined,
+          attention ? { label: this.t('index.details'), run: () => this.openDialog({ kind: 'index' }) } : undefined,
         );
       }
     } catch (err) {
@@ -480,7 +521,7 @@ export class AppController {
   async searchText(query: string): Promise<void> {
     const q = query.trim();
     if (!q) return;
-    this.setSearch({ mode: 'text', query: q, similarPath: null });
+    this.setSearch({ mode: 'text', query: q, similarPath: null, wordsCount: null });
     this.store.update({ view: 'search', layout: 'grid' });
     await this.runSearch();
   }
@@ -496,11 +537,26 @@ export class AppController {
     this.setSearch({ busy: true, error: null });
     const tuning = { limit: 500, cutoff: s.cutoff, ...(Object.keys(s.filters).length ? { filters: s.filters } : {}) };
     try {
+      const words = s.mode === 'text' && s.within === 'words';
+      // Alongside a search by meaning, count the images whose text holds the words (no model: a
+      // full-text lookup), so the switch to them says whether it finds anything.
+      const wordsCount =
+        s.mode === 'text' && !words
+          ? this.client.invoke('search.text', { query: '', text: s.query, ...tuning, cutoff: false }).then(
+              (r) => r.hits.length,
+              () => null,
+            )
+          : null;
       const result =
         s.mode === 'similar' && s.similarPath
           ? await this.client.invoke('search.similar', { path: s.similarPath, ...tuning })
-          : await this.client.invoke('search.text', { query: s.query, ...tuning });
-      this.setSearch({ result, busy: false, version: this.state.search.version + 1 });
+          : words
+            ? await this.client.invoke('search.text', { query: '', text: s.query, ...tuning })
+            : await this.client.invoke('search.text', { query: s.query, ...tuning });
+      const version = this.state.search.version + 1;
+      this.setSearch({ result, busy: false, version, wordsCount: words ? result.hits.length : null });
+      // The count follows on its own: the results never wait for it.
+      if (wordsCount) void wordsCount.then((n) => this.state.search.version === version && this.setSearch({ wordsCount: n }));
       this.announce(this.t('search.count', { count: result.hits.length }));
     } catch (err) {
       const message = errorCode(err) === 'no-library' ? this.t('sort.needsIndex') : errorText(err);

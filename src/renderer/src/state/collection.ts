@@ -3,7 +3,9 @@
 // mark, a tag or an undo patches the cached tiles in place; nothing refetches what it already knows.
 import { useSyncExternalStore } from 'react';
 import type { TriagemClient } from '../../../shared/client.js';
-import type { BrowseItem } from '../../../shared/contract.js';
+import type { BrowseItem, SearchHit } from '../../../shared/contract.js';
+
+export type TextSnippet = NonNullable<SearchHit['ocrSnippet']>;
 
 type MarkPatch = { contentId: number; label: string | null; flag: 'keep' | 'reject' | null };
 
@@ -29,6 +31,8 @@ export class Collection {
     readonly runId: number | undefined,
     /** Per-file numbers shown beside a tile (search relevance). */
     readonly scores?: ReadonlyMap<number, number>,
+    /** Per-file text found in the image around the searched words (a search of images' text). */
+    readonly snippets?: ReadonlyMap<number, TextSnippet>,
   ) {}
 
   get size(): number {

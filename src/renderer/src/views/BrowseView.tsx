@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { BrowseFilters } from '../../../shared/contract.js';
+import { OcrToggle } from '../components/OcrToggle.js';
 import { MarkBar, PhotoArea } from '../components/PhotoArea.js';
 import { baseName } from '../lib/format.js';
 import { errorText } from '../platform-context.js';
@@ -192,6 +193,7 @@ function EmptyLibrary() {
         >
           {t('empty.pick')}
         </button>
+        <OcrToggle />
       </div>
     </section>
   );

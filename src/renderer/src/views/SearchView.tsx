@@ -32,6 +32,8 @@ export function SearchView() {
   const tags = useAppState((s) => s.tags);
   const [cameras, setCameras] = useState<string[]>([]);
   const lang = i18n.language;
+  const ocrCounts = useAppState((s) => s.ocr?.counts);
+  const ocrRead = ocrCounts ? ocrCounts.text + ocrCounts.empty + ocrCounts.gated : null;
 
   useEffect(() => {
     app.client.invoke('library.facets', {}).then((f) => setCameras(f.cameras), () => undefined);
@@ -43,7 +45,8 @@ export function SearchView() {
     const hits = [...result.hits];
     if (search.order === 'date') hits.sort((a, b) => (a.takenAt ?? Infinity) - (b.takenAt ?? Infinity));
     const scores = new Map(hits.map((h) => [h.fileId, h.score]));
-    return new Workspace(app.makeCollection(hits.map((h) => h.fileId), runId, scores));
+    const snippets = new Map(hits.flatMap((h) => (h.ocrSnippet ? [[h.fileId, h.ocrSnippet] as const] : [])));
+    return new Workspace(app.makeCollection(hits.map((h) => h.fileId), runId, scores, snippets.size ? snippets : undefined));
   }, [app, result, search.order, runId, search.version]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => () => workspace?.collection.dispose(), [workspace]);
 
@@ -75,6 +78,7 @@ export function SearchView() {
             <option value="date">{t('search.sortDate')}</option>
           </select>
         </label>
+        {search.mode === 'text' && search.query && <SearchWithin />}
         <span className="spacer" />
       </div>
       <div className="toolbar filters" role="group" aria-label={t('search.filters')}>
@@ -146,7 +150,8 @@ export function SearchView() {
           </label>
         )}
       </div>
-      {result && (
+      {/* Text in images is matched word for word: no relevance cut-off to explain. */}
+      {result && !(search.mode === 'text' && search.within === 'words') && (
         <div className="cutoff-note" data-testid="cutoff-note">
           {cutoff ? (
             <>
@@ -204,7 +209,34 @@ export function SearchView() {
         </div>
       )}
       {result && result.hits.length === 0 && <p className="pad">{t('search.empty')}</p>}
+      {result && result.hits.length === 0 && search.mode === 'text' && search.within === 'words' && ocrRead === 0 && <p className="pad muted">{t('ocr.noneRead')}</p>}
       {workspace && result && result.hits.length > 0 && <PhotoArea key={search.version} workspace={workspace} runId={runId} gridLabel={heading} />}
     </section>
+  );
+}
+
+/** Words typed in the search box look for what the image shows, or for the text written in it. */
+function SearchWithin() {
+  const { t } = useTranslation();
+  const app = useApp();
+  const within = useAppState((s) => s.search.within);
+  const count = useAppState((s) => s.search.wordsCount);
+  const choose = (next: SearchState['within']) => {
+    if (next === within) return;
+    app.setSearch({ within: next });
+    void app.runSearch();
+  };
+  return (
+    <span className="search-within" role="group" aria-label={t('ocr.searchIn')}>
+      <span className="muted">{t('ocr.searchIn')}:</span>
+      <span className="segmented">
+        <button type="button" aria-pressed={within === 'meaning'} onClick={() => choose('meaning')} data-testid="search-meaning">
+          {t('ocr.searchMeaning')}
+        </button>
+        <button type="button" aria-pressed={within === 'words'} onClick={() => choose('words')} data-testid="search-words">
+          {count !== null && within === 'meaning' ? t('ocr.searchWordsCount', { count }) : t('ocr.searchWords')}
+        </button>
+      </span>
+    </span>
   );
 }
