@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { AppContext } from '../src/app/context.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,6 +240,36 @@ describe('opening a library', () => {
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     });
     expect(journalBytes(legacy)).toEqual([1, 1]);
+  });
+
+  it('the window brings a library too old to read up to date when it opens it; one-shot commands do not', async () => {
+    const dir = path.join(root, 'antiga-janela');
+    fs.mkdirSync(dir);
+    const legacy = path.join(dir, 'lib.sqlite');
+    const old = new Database(legacy);
+    sqliteVec.load(old);
+    MIGRATIONS[0](old);
+    old.exec("INSERT INTO contents(id, sha256, size) VALUES (1, 'ab', 3)");
+    old.exec("INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, indexed_at, present) VALUES ('/fotos/a.jpg', '/fotos', 'a.jpg', 'jpg', 3, 1, 1, 1, 1)");
+    old.pragma('user_version = 1');
+    old.close();
+    const bytes = sha256(legacy);
+    const cli = new AppContext({ libraryPath: legacy, modelsDir: dir, device: 'cpu', oneShot: true });
+    try {
+      expect(() => cli.library('read')).toThrow(/older|writing/);
+    } finally {
+      await cli.close();
+    }
+    expect(sha256(legacy)).toBe(bytes);
+    const window = new AppContext({ libraryPath: legacy, modelsDir: dir, device: 'cpu' });
+    try {
+      const reader = window.library('read');
+      expect(reader.mode).toBe('read');
+      expect(reader.listFiles().map((f) => f.path)).toEqual(['/fotos/a.jpg']);
+    } finally {
+      await window.close();
+    }
+    withRawDb(legacy, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));
   });
 
   it('refuses a library newer than this Triagem in both modes, and explains one too old to read', () => {

@@ -101,7 +101,15 @@ export class AppContext {
     if (this.writer) return this.writer;
     if (!this.reader) {
       if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
-      this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      try {
+        this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      } catch (err) {
+        // A long-lived door (the window) brings a library from an older Triagem up to date once, as
+        // opening it for writing would; a one-shot reading command never writes and says what to run.
+        if (this.config.oneShot || !(err instanceof TriagemError) || err.code !== 'library-too-old') throw err;
+        Library.open(this.libraryPath, { mode: 'write' }).close();
+        this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      }
     }
     return this.reader;
   }
@@ -280,7 +288,15 @@ export class AppContext {
   private searchLibrary(): Library {
     if (!this.reader) {
       if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
-      this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      try {
+        this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      } catch (err) {
+        // A long-lived door (the window) brings a library from an older Triagem up to date once, as
+        // opening it for writing would; a one-shot reading command never writes and says what to run.
+        if (this.config.oneShot || !(err instanceof TriagemError) || err.code !== 'library-too-old') throw err;
+        Library.open(this.libraryPath, { mode: 'write' }).close();
+        this.reader = Library.open(this.libraryPath, { mode: 'read' });
+      }
     }
     return this.reader;
   }
