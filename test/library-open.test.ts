@@ -272,6 +272,20 @@ describe('opening a library', () => {
     withRawDb(legacy, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));
   });
 
+  it('`triagem index` upgrades a library too old to read, which it names as the way to upgrade', async () => {
+    const dir = path.join(root, 'antiga-index');
+    fs.mkdirSync(path.join(dir, 'vazia'), { recursive: true });
+    const legacy = path.join(dir, 'lib.sqlite');
+    const old = new Database(legacy);
+    sqliteVec.load(old);
+    MIGRATIONS[0](old);
+    old.pragma('user_version = 1');
+    old.close();
+    const index = await runCli(['index', path.join(dir, 'vazia'), '--library', legacy, '--model', modelDir, '--device', 'cpu']);
+    expect(index.code, index.err).toBe(0);
+    withRawDb(legacy, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));
+  });
+
   it('refuses a library newer than this Triagem in both modes, and explains one too old to read', () => {
     const dir = path.join(root, 'nova');
     fs.mkdirSync(dir);

@@ -45,6 +45,9 @@ export function checkFolders(folders: readonly string[]): string[] {
 
 export async function indexFolders(app: AppContext, input: IndexInput): Promise<IndexOutcome> {
   const folders = checkFolders(input.folders);
+  // Take the writer (upgrading a library from an older Triagem) before the model choice reads the
+  // library: a reader refuses a library too old to read, and indexing is what upgrades it.
+  if (app.libraryExists()) app.library('write');
   const open = await app.openModel(input);
   const { model, key } = open;
   input.onModel?.(modelUse(open));
