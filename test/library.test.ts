@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppContext, KEPT_SORT_RUNS } from '../src/app/context.js';
 import { TriagemError } from '../src/engine/errors.js';
 import { Library } from '../src/engine/library/library.js';
 import { TRIAGEM_APPLICATION_ID } from '../src/engine/library/identity.js';
@@ -56,6 +57,39 @@ describe('Library', () => {
   afterEach(() => {
     lib.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prunes old sort runs but keeps the newest and any that review marks or their undo history point at', () => {
+    const a = addContent(lib, 'a'.repeat(64));
+    const b = addContent(lib, 'b'.repeat(64));
+    const save = () =>
+      lib.saveSortRun({ modelKey: 'm:fp32', labels: ['x', 'y'], threshold: null, results: new Map([[a, { label: 'x', score: 0.9 }], [b, { label: 'y', score: 0.8 }]]) });
+    const ids = Array.from({ length: 6 }, save);
+    lib.review.mark([a], { label: 'x' }, ids[0]);
+    lib.review.mark([b], { label: 'y' }, ids[1]);
+    lib.review.mark([b], { label: 'x' }, ids[4]); // run 2's mark is now only in the undo history
+    expect(lib.pruneSortRuns(2)).toBe(2);
+    expect(lib.listSortRuns().map((r) => r.id).sort((x, y) => x - y)).toEqual([ids[0], ids[1], ids[4], ids[5]]);
+    expect(lib.sortResults(ids[2])).toEqual([]);
+    expect(lib.sortResults(ids[3])).toEqual([]);
+    expect(lib.sortResults(ids[5])).toHaveLength(2);
+    expect(lib.pruneSortRuns(2)).toBe(0);
+  });
+
+  it('the app prunes old sort runs when it gives the writer back', async () => {
+    lib.close();
+    const app = new AppContext({ libraryPath: lib.file, modelsDir: dir, device: 'cpu' });
+    try {
+      const writer = app.library('write');
+      const a = addContent(writer, 'c'.repeat(64));
+      for (let i = 0; i < KEPT_SORT_RUNS + 3; i++) writer.saveSortRun({ modelKey: 'm:fp32', labels: ['x'], threshold: null, results: new Map([[a, { label: 'x', score: 0.5 }]]) });
+      expect(writer.listSortRuns()).toHaveLength(KEPT_SORT_RUNS + 3);
+      app.releaseWriter();
+      expect(app.library('read').listSortRuns()).toHaveLength(KEPT_SORT_RUNS);
+    } finally {
+      await app.close();
+      lib = Library.open(lib.file);
+    }
   });
 
   it('creates the file and folders, in WAL mode, with sqlite-vec loaded, the latest schema and the Triagem marker', () => {

@@ -17,6 +17,9 @@ import type { SortResult, SortedFile } from '../engine/sort/sort.js';
 import { systemLocale } from './language.js';
 import { chooseModel, type LibraryModel, type ModelCandidate, type ModelChoice, type ModelRequest } from './model-choice.js';
 
+/** Sort runs a library keeps besides those review marks point at: enough to go back a few re-sorts. */
+export const KEPT_SORT_RUNS = 10;
+
 export interface AppConfig {
   libraryPath: string;
   modelsDir: string;
@@ -99,23 +102,12 @@ export class AppContext {
       return this.writer;
     }
     if (this.writer) return this.writer;
-    if (!this.reader) {
-      if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
-      try {
-        this.reader = Library.open(this.libraryPath, { mode: 'read' });
-      } catch (err) {
-        // A long-lived door (the window) brings a library from an older Triagem up to date once, as
-        // opening it for writing would; a one-shot reading command never writes and says what to run.
-        if (this.config.oneShot || !(err instanceof TriagemError) || err.code !== 'library-too-old') throw err;
-        Library.open(this.libraryPath, { mode: 'write' }).close();
-        this.reader = Library.open(this.libraryPath, { mode: 'read' });
-      }
-    }
-    return this.reader;
+    return this.openReader();
   }
 
   /** Gives back the writer lock; the next write reopens it. Search sessions keep their reader. */
   releaseWriter(): void {
+    this.tidy();
     this.writer?.close();
     this.writer = undefined;
   }
@@ -286,22 +278,39 @@ export class AppContext {
 
   /** Search sessions outlive jobs, so they hold the reader, never the writer that jobs give back. */
   private searchLibrary(): Library {
-    if (!this.reader) {
-      if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
-      try {
-        this.reader = Library.open(this.libraryPath, { mode: 'read' });
-      } catch (err) {
-        // A long-lived door (the window) brings a library from an older Triagem up to date once, as
-        // opening it for writing would; a one-shot reading command never writes and says what to run.
-        if (this.config.oneShot || !(err instanceof TriagemError) || err.code !== 'library-too-old') throw err;
-        Library.open(this.libraryPath, { mode: 'write' }).close();
-        this.reader = Library.open(this.libraryPath, { mode: 'read' });
-      }
+    return this.openReader();
+  }
+
+  private openReader(): Library {
+    if (this.reader) return this.reader;
+    if (!this.libraryExists()) throw new TriagemError('no library here yet; index a folder first (`triagem index <folder>`)', 'no-library', this.libraryPath);
+    try {
+      this.reader = Library.open(this.libraryPath, { mode: 'read' });
+    } catch (err) {
+      // A long-lived door (the window) brings a library from an older Triagem up to date once, as
+      // opening it for writing would; a one-shot reading command never writes and says what to run.
+      if (this.config.oneShot || !(err instanceof TriagemError) || err.code !== 'library-too-old') throw err;
+      Library.open(this.libraryPath, { mode: 'write' }).close();
+      this.reader = Library.open(this.libraryPath, { mode: 'read' });
     }
     return this.reader;
   }
 
+  /**
+   * Housekeeping done when the writer is given back, after the answer went out, so no one waits for
+   * it: old sort runs go (the newest KEPT_SORT_RUNS stay, and any that review marks point at).
+   */
+  private tidy(): void {
+    if (!this.writer) return;
+    try {
+      this.writer.pruneSortRuns(KEPT_SORT_RUNS);
+    } catch {
+      // Never worth failing the job that just finished: the next release tries again.
+    }
+  }
+
   private closeLibrary(): void {
+    this.tidy();
     this.matrix = undefined;
     this.duplicates.clear();
     this.sessions.clear();

@@ -92,6 +92,8 @@ describe.skipIf(!chromiumPath)('every screen, in pt-BR and English', () => {
         await capture(page, `${lang}-01-first-run-model`);
         await page.getByTestId('import-model').click();
         await page.getByTestId('folder-picker').waitFor();
+        // The picker fills the field with the folder it opens on; type once that has arrived.
+        await expect.poll(() => page.getByTestId('picker-path').inputValue()).not.toBe('');
         await page.getByTestId('picker-path').fill(await colourModelDir());
         await page.getByTestId('picker-path').press('Enter');
         await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(await colourModelDir());
@@ -187,6 +189,8 @@ describe.skipIf(!chromiumPath)('every screen, in pt-BR and English', () => {
         await page.getByTestId('grid').waitFor();
         await page.getByTestId('add-folders').click();
         await page.getByTestId('folder-picker').waitFor();
+        // The picker fills the field with the folder it opens on; type once that has arrived.
+        await expect.poll(() => page.getByTestId('picker-path').inputValue()).not.toBe('');
         await page.getByTestId('picker-path').fill(news.root);
         await page.getByTestId('picker-path').press('Enter');
         await expect.poll(() => page.getByTestId('picker-path').inputValue()).toBe(news.root);

@@ -310,6 +310,9 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
     await expect.poll(async () => Number((await text(page, 'search-count')).split(' ')[0])).toBeGreaterThan(withCutoff);
 
     await tabTo(page, '[data-testid=grid]');
+    // V acts on the focused photo: wait until the re-run search has drawn its tiles and one has focus.
+    await expect.poll(() => page.getByTestId('grid').getAttribute('aria-activedescendant')).toBeTruthy();
+    await page.getByTestId('tile').first().waitFor();
     await page.keyboard.press('KeyV');
     await expect.poll(() => text(page, 'search-title')).toMatch(/^Semelhantes a /);
 

@@ -625,6 +625,12 @@ export class Library {
   }
 
   /** Every sort run, newest first. */
+  /** Drops the results of old sort runs (see SortRunRepository.prune); returns how many runs went. */
+  pruneSortRuns(keep: number): number {
+    this.writable();
+    return this.sortRuns.prune(keep);
+  }
+
   listSortRuns(): SortRunRecord[] {
     return this.sortRuns.list();
   }

@@ -20,17 +20,20 @@ export function FolderPicker({ purpose, multiple, onDone }: { purpose: FolderPur
   const [checked, setChecked] = useState<string[]>([]);
   const listRef = useRef<HTMLUListElement>(null);
 
-  // What the field held when the last listing was asked for: a listing that arrives after the user
-  // started typing must not overwrite their text.
-  const typedRef = useRef('');
-  typedRef.current = typed;
+  // Edits to the field, counted as they happen (not at the next render): a listing that arrives
+  // after the user started typing must not overwrite their text.
+  const edits = useRef(0);
+  const edit = (value: string) => {
+    edits.current++;
+    setTyped(value);
+  };
 
   async function open(target?: string) {
-    const before = typedRef.current;
+    const before = edits.current;
     try {
       const next = await client.invoke('folders.list', target ? { path: target } : {});
       setListing(next);
-      if (typedRef.current === before) setTyped(next.path);
+      if (edits.current === before) setTyped(next.path);
       setError(null);
       localStorage.setItem(LAST_KEY, next.path);
     } catch (err) {
@@ -94,7 +97,7 @@ export function FolderPicker({ purpose, multiple, onDone }: { purpose: FolderPur
             <button type="button" onClick={() => listing?.parent && void open(listing.parent)} disabled={!listing?.parent} aria-label={t('picker.up')} title={t('picker.up')}>
               ↑
             </button>
-            <input className="grow" value={typed} onChange={(e) => setTyped(e.target.value)} aria-label={t('picker.location')} data-testid="picker-path" spellCheck={false} />
+            <input className="grow" value={typed} onChange={(e) => edit(e.target.value)} aria-label={t('picker.location')} data-testid="picker-path" spellCheck={false} />
             <button type="submit">{t('picker.go')}</button>
           </form>
           {error && <p className="error">{error}</p>}
