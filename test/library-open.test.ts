@@ -72,6 +72,16 @@ function cliAsReader(args: string[]): { status: number | null; stdout: string; s
 
 /** Turns a library into what Triagem left before the marker: schema 1, no application_id, WAL at rest. */
 /** Turns a current library into one as version 1 wrote it: no marker, none of the later tables. */
+/** A library exactly as the first Triagem made it (schema version 1), with `fill` run on it. */
+function makeVersion1(file: string, fill: (db: Database.Database) => void = () => {}): void {
+  const db = new Database(file);
+  sqliteVec.load(db);
+  MIGRATIONS[0](db);
+  fill(db);
+  db.pragma('user_version = 1');
+  db.close();
+}
+
 function makeLegacy(file: string): void {
   withRawDb(file, (db) => {
     db.exec('DROP TABLE IF EXISTS ocr_fts; DROP TABLE IF EXISTS ocr_text; DROP TABLE IF EXISTS ocr_config;');
@@ -224,12 +234,7 @@ describe('opening a library', () => {
     const dir = path.join(root, 'antiga');
     fs.mkdirSync(dir);
     const legacy = path.join(dir, 'lib.sqlite');
-    const old = new Database(legacy);
-    sqliteVec.load(old);
-    MIGRATIONS[0](old);
-    old.pragma('user_version = 1');
-    old.pragma('journal_mode = WAL');
-    old.close();
+    makeVersion1(legacy, (db) => db.pragma('journal_mode = WAL'));
     const bytes = sha256(legacy);
     expect(() => Library.open(legacy, { mode: 'read' })).toThrow(/older|writing/);
     expect(sha256(legacy)).toBe(bytes);
@@ -246,13 +251,10 @@ describe('opening a library', () => {
     const dir = path.join(root, 'antiga-janela');
     fs.mkdirSync(dir);
     const legacy = path.join(dir, 'lib.sqlite');
-    const old = new Database(legacy);
-    sqliteVec.load(old);
-    MIGRATIONS[0](old);
-    old.exec("INSERT INTO contents(id, sha256, size) VALUES (1, 'ab', 3)");
-    old.exec("INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, indexed_at, present) VALUES ('/fotos/a.jpg', '/fotos', 'a.jpg', 'jpg', 3, 1, 1, 1, 1)");
-    old.pragma('user_version = 1');
-    old.close();
+    makeVersion1(legacy, (db) => {
+      db.exec("INSERT INTO contents(id, sha256, size) VALUES (1, 'ab', 3)");
+      db.exec("INSERT INTO files(path, folder, name, ext, size, mtime_ms, content_id, indexed_at, present) VALUES ('/fotos/a.jpg', '/fotos', 'a.jpg', 'jpg', 3, 1, 1, 1, 1)");
+    });
     const bytes = sha256(legacy);
     const cli = new AppContext({ libraryPath: legacy, modelsDir: dir, device: 'cpu', oneShot: true });
     try {
@@ -276,11 +278,7 @@ describe('opening a library', () => {
     const dir = path.join(root, 'antiga-index');
     fs.mkdirSync(path.join(dir, 'vazia'), { recursive: true });
     const legacy = path.join(dir, 'lib.sqlite');
-    const old = new Database(legacy);
-    sqliteVec.load(old);
-    MIGRATIONS[0](old);
-    old.pragma('user_version = 1');
-    old.close();
+    makeVersion1(legacy);
     const index = await runCli(['index', path.join(dir, 'vazia'), '--library', legacy, '--model', modelDir, '--device', 'cpu']);
     expect(index.code, index.err).toBe(0);
     withRawDb(legacy, (db) => expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION));

@@ -20,15 +20,9 @@ import { modelUse, type ModelUse } from './models.js';
 export { DEFAULT_TARGET_PRECISION, kappaBand };
 export type { AgreementReport, EvaluationReport, EvaluationSide, LabelCurve, LabelExample };
 
-export interface EvaluationInput extends ModelRequest {
-  truth: string;
-  predictions?: string;
-  labels?: readonly string[];
-  templates?: string[];
-  threshold?: number;
-  targetPrecision?: number;
-  /** A folder with one subfolder per label, or confirmed (content id or path, label) pairs. */
-  examples?: string | readonly LabelExample[];
+export interface EvaluationInput
+  extends ModelRequest,
+    Pick<EvaluateOptions, 'truth' | 'predictions' | 'labels' | 'templates' | 'threshold' | 'targetPrecision' | 'examples'> {
   onIndexProgress?: (p: IndexProgress) => void;
   onModel?: (use: ModelUse) => void;
 }

@@ -14,7 +14,7 @@ import { colourModelDir } from '../support/models.js';
 import { optionalChromium } from '../support/optional.js';
 import { tempDir, writePhoto } from '../support/sort-fixtures.js';
 import { photoLike, renderTextImage, screenshotLike, SENTENCES_PT } from '../support/text-images.js';
-import { axeScan, buildRenderer, dropPaths, openBrowser, screenshot, serve, type AxeViolation, type Browser, type Served } from './support/harness.js';
+import { axeScan, buildRenderer, dropPaths, openBrowser, recordProgressLines, screenshot, serve, type AxeViolation, type Browser, type Served } from './support/harness.js';
 
 const chromiumPath = optionalChromium('OCR in the window (test/e2e/ocr.test.ts)');
 
@@ -100,19 +100,12 @@ describe.skipIf(!chromiumPath)('OCR and damaged images in the window', () => {
   });
 
   it('a dropped folder is indexed, then its text read, the OCR phase shown in the indexing bar', async () => {
-    await page.evaluate(() => {
-      const w = window as unknown as { progressSeen: string[] };
-      w.progressSeen = [];
-      new MutationObserver(() => {
-        const el = document.querySelector('[data-testid="index-text"]');
-        if (el?.textContent) w.progressSeen.push(el.textContent);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    const progressLines = await recordProgressLines(page);
     await dropPaths(page, [material]);
     await expect.poll(() => text(page, 'index-text'), { timeout: 60_000, interval: 50 }).toMatch(/^Lendo o texto \d+ de 5/);
     await screenshot(page, 'pt-BR-41-ocr-progress');
     await page.getByTestId('index-progress').waitFor({ state: 'detached', timeout: 180_000 });
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+    const seen = await progressLines();
     expect(seen.some((s) => s.startsWith('Indexando 5 de 5')), seen.join('\n')).toBe(true);
     // The OCR phase counted up after embedding (its very last event may come after the job's answer,
     // when the bar is already gone).

@@ -14,7 +14,7 @@ import { MULTILINGUAL_ID, startModelHub, type ModelHub } from '../support/model-
 import { optionalChromium } from '../support/optional.js';
 import { writeScenePhoto } from '../support/scene-photos.js';
 import { tempDir } from '../support/sort-fixtures.js';
-import { axeScan, buildRenderer, dropPaths, openBrowser, screenshot, serve, tabTo, type AxeViolation, type Browser, type Served } from './support/harness.js';
+import { axeScan, buildRenderer, dropPaths, openBrowser, recordProgressLines, screenshot, serve, tabTo, type AxeViolation, type Browser, type Served } from './support/harness.js';
 import { LABELS_PT, writeNewsroom, type Newsroom } from './support/newsroom.js';
 
 const chromiumPath = optionalChromium('window end-to-end tests (test/e2e/window.test.ts)');
@@ -135,19 +135,11 @@ describe.skipIf(!chromiumPath)('the window, end to end (browser mode)', () => {
   });
 
   it('indexes a folder dropped on the window, progress to the end, and lists the file that failed', async () => {
-    // Record every progress line the status bar shows.
-    await page.evaluate(() => {
-      const w = window as unknown as { progressSeen: string[] };
-      w.progressSeen = [];
-      new MutationObserver(() => {
-        const el = document.querySelector('[data-testid="index-text"]');
-        if (el?.textContent) w.progressSeen.push(el.textContent);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+    const progressLines = await recordProgressLines(page);
     await dropPaths(page, [news.root]);
     await expect.poll(() => text(page, 'library-count'), { timeout: 60_000 }).toBe(`${news.images} fotos na biblioteca`);
     await page.getByTestId('index-progress').waitFor({ state: 'detached', timeout: 60_000 });
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+    const seen = await progressLines();
     expect(seen.some((s) => s.startsWith(`Indexando ${news.images + 1} de ${news.images + 1}`)), seen.join('\n')).toBe(true);
     await expect.poll(() => text(page, 'browse-count')).toBe(`${news.images} fotos`);
     expect(await page.getByTestId('tile').count()).toBeGreaterThan(8);

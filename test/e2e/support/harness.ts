@@ -137,6 +137,22 @@ export async function axeScan(page: Page): Promise<AxeViolation[]> {
 }
 
 /** A drop of folders from a file manager: `text/uri-list` with file:// URIs, as browsers deliver it. */
+/**
+ * Records every text the status bar's progress line shows from now on; the returned function reads
+ * them back. A poll could miss a line that lasts a few milliseconds; a MutationObserver does not.
+ */
+export async function recordProgressLines(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { progressSeen: string[] };
+    w.progressSeen = [];
+    new MutationObserver(() => {
+      const el = document.querySelector('[data-testid="index-text"]');
+      if (el?.textContent) w.progressSeen.push(el.textContent);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+}
+
 export async function dropPaths(page: Page, paths: string[], target: 'index' | 'similar' = 'index'): Promise<void> {
   const uris = paths.map((p) => `file://${p.split('/').map(encodeURIComponent).join('/')}`).join('\r\n');
   await page.evaluate((list) => {
