@@ -99,6 +99,7 @@ interface VisionTower {
 
 class OnnxClipModel implements ClipModel {
   private vision: Promise<VisionTower> | undefined;
+  private closed = false;
 
   constructor(
     readonly info: ModelInfo,
@@ -110,10 +111,14 @@ class OnnxClipModel implements ClipModel {
   ) {}
 
   private visionTower(): Promise<VisionTower> {
+    if (this.closed) return Promise.reject(new Error('the model is closed'));
     if (!this.vision) {
-      this.vision = this.openVision();
+      const opening = this.openVision();
+      this.vision = opening;
       // A failed open is tried again by the next call, not remembered.
-      this.vision.catch(() => (this.vision = undefined));
+      opening.catch(() => {
+        if (this.vision === opening) this.vision = undefined;
+      });
     }
     return this.vision;
   }
@@ -195,9 +200,8 @@ class OnnxClipModel implements ClipModel {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const vision = this.vision?.catch(() => undefined);
-    this.vision = Promise.reject(new Error('the model is closed'));
-    this.vision.catch(() => undefined);
     await Promise.all([vision?.then((v) => v?.session.release()), this.text.release()]);
   }
 }
